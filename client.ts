@@ -1,0 +1,20 @@
+#!/usr/bin/env -S deno run -N
+/**
+ * parley client: connects to a parley server and chats line by line.
+ *
+ * ```sh
+ * deno run -N client.ts [HOST] [PORT]
+ * ```
+ *
+ * @module
+ */
+
+import { clientProgram } from "./lib/client_program.ts";
+import { runProgram } from "./lib/program.ts";
+
+/** Runs the client with `args`; resolves to the exit code. */
+export function main(args: string[]): Promise<number> {
+  return runProgram(clientProgram, args, { stdin: Deno.stdin, stdout: Deno.stdout, stderr: Deno.stderr });
+}
+
+if (import.meta.main) Deno.exitCode = await main(Deno.args);

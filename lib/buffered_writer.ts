@@ -1,0 +1,68 @@
+/**
+ * Whole writes and coalesced output.
+ *
+ * `write` on a `Deno.Conn` or on stdout may take fewer bytes than it was
+ * given; {@linkcode writeAll} loops until every byte is out. The
+ * {@linkcode BufferedWriter} gathers many small writes into few system calls.
+ *
+ * @module
+ */
+
+/** Anything bytes can be written to: a `Deno.Conn`, `Deno.stdout`, … */
+export interface ByteSink {
+  /** Writes some prefix of `p` and resolves to how many bytes it took. */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/** Writes every byte of `bytes` to `sink`, however many calls that takes. */
+export async function writeAll(sink: ByteSink, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    offset += await sink.write(bytes.subarray(offset));
+  }
+}
+
+/** Default buffer size: large enough that bulk output is a few calls. */
+const DEFAULT_SIZE = 64 * 1024;
+
+/**
+ * Buffers writes to a {@linkcode ByteSink}. Bytes go out in order when the
+ * buffer is full or on {@linkcode flush}. One writer at a time: await each
+ * call before the next. After a failed write the sink is considered broken.
+ */
+export class BufferedWriter {
+  #sink: ByteSink;
+  #buf: Uint8Array;
+  #used = 0;
+
+  /** Creates a writer with a buffer of `size` bytes in front of `sink`. */
+  constructor(sink: ByteSink, size: number = DEFAULT_SIZE) {
+    this.#sink = sink;
+    this.#buf = new Uint8Array(size);
+  }
+
+  /** Bytes accepted and not yet written to the sink. */
+  get buffered(): number {
+    return this.#used;
+  }
+
+  /** Accepts `bytes`; writes to the sink only when the buffer fills up. */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (bytes.length > this.#buf.length - this.#used) {
+      await this.flush();
+      if (bytes.length >= this.#buf.length) {
+        await writeAll(this.#sink, bytes);
+        return;
+      }
+    }
+    this.#buf.set(bytes, this.#used);
+    this.#used += bytes.length;
+  }
+
+  /** Writes out everything buffered. */
+  async flush(): Promise<void> {
+    if (this.#used === 0) return;
+    await writeAll(this.#sink, this.#buf.subarray(0, this.#used));
+    this.#used = 0;
+  }
+}

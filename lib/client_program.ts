@@ -1,0 +1,157 @@
+/**
+ * The client: connects to a server and holds one session.
+ *
+ * @module
+ */
+
+import {
+  DEFAULT_PORT,
+  formatAddress,
+  formatNetAddr,
+  mergeEndpoint,
+  parseEndpointArgs,
+  parseHost,
+  parsePort,
+} from "./address.ts";
+import { connect } from "./connect.ts";
+import { BusyError, ExitCode } from "./errors.ts";
+import { DEFAULT_MAX_LINE_BYTES, MAX_MAX_LINE_BYTES, parseCommandLine, parseDuration, parseSize } from "./options.ts";
+import { PlainView } from "./plain_view.ts";
+import { type CommonOptions, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { runSession, type SessionView } from "./session.ts";
+
+/** The client's options. */
+export interface ClientOptions extends CommonOptions {
+  /** Server to connect to. */
+  host: string;
+  /** Port to connect to. */
+  port: number;
+  /** Give up connecting after this long (ms). */
+  connectTimeoutMs: number;
+}
+
+/** Default time limit for connecting: 10 s. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+const HELP = `\
+parley client: connect to a parley server (or any line-based TCP peer) and chat.
+
+Usage: client [HOST] [PORT] [options]
+       client [HOST:PORT | [IPV6]:PORT] [options]
+
+Connects to HOST (default: localhost) on PORT (default: ${DEFAULT_PORT}). HOST may
+be a name, an IPv4 address or an IPv6 address. You speak first; turns
+alternate. Lines you type go to the server; its lines appear on stdout.
+
+Options:
+      --host HOST              server to connect to (default: localhost)
+  -p, --port PORT              port to connect to (default: ${DEFAULT_PORT})
+      --connect-timeout TIME   give up connecting after TIME (default: 10s)
+      --max-line SIZE          longest line sent or accepted (default: 64K; up to 16M)
+  -h, --help                   show this help and exit
+  -V, --version                show the version and exit
+
+Ctrl+C, SIGTERM or end of input (Ctrl+D) leaves.
+
+Exit status: 0 the session ended normally, 1 a runtime failure (cannot
+connect, server busy, connection lost, a line over the limit), 2 bad usage.
+`;
+
+const OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string", short: "p" },
+  "connect-timeout": { type: "string" },
+  "max-line": { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+  version: { type: "boolean", short: "V", default: false },
+} as const;
+
+/**
+ * Reads the client's command line.
+ *
+ * @throws {UsageError} when it is wrong.
+ */
+export function parseClientArgs(args: string[]): ClientOptions {
+  const { values, positionals } = parseCommandLine(args, OPTIONS);
+  const endpoint = mergeEndpoint(parseEndpointArgs(positionals, { allowZeroPort: false }), {
+    host: values.host === undefined ? undefined : parseHost(values.host),
+    port: values.port === undefined ? undefined : parsePort(values.port, { allowZero: false }),
+  });
+  return {
+    help: values.help,
+    version: values.version,
+    host: endpoint.host ?? "localhost",
+    port: endpoint.port ?? DEFAULT_PORT,
+    connectTimeoutMs: values["connect-timeout"] === undefined
+      ? DEFAULT_CONNECT_TIMEOUT_MS
+      : parseDuration("--connect-timeout", values["connect-timeout"]),
+    maxLineBytes: values["max-line"] === undefined
+      ? DEFAULT_MAX_LINE_BYTES
+      : parseSize("--max-line", values["max-line"], 1, MAX_MAX_LINE_BYTES),
+  };
+}
+
+async function chat(options: ClientOptions, context: ProgramContext): Promise<number> {
+  const { status, signal } = context;
+  const target = formatAddress(options.host, options.port);
+  const conn = await connect(options.host, options.port, { timeoutMs: options.connectTimeoutMs, signal });
+  if (conn === null) return ExitCode.Ok;
+  const remote = formatNetAddr(conn.remoteAddr);
+  status.line(remote === target ? `connected to ${target}` : `connected to ${target} (${remote})`);
+  const view = new FirstLineView(
+    new PlainView(context.stdout, status, { interactive: context.interactive, peerName: target }),
+  );
+  const result = await runSession(conn, context.input, view, {
+    speaksFirst: true,
+    maxLineBytes: options.maxLineBytes,
+    peerName: target,
+    signal,
+  });
+  if (result.end === "peer-left" && result.received === 1 && view.firstLine.startsWith("busy")) {
+    throw new BusyError(`${target} is busy with another session; try again later`);
+  }
+  status.line(describeSessionEnd(result, target));
+  return ExitCode.Ok;
+}
+
+/**
+ * Passes everything to another view and keeps the start of the peer's first
+ * line, to recognise a server that turned us away.
+ */
+class FirstLineView implements SessionView {
+  #view: SessionView;
+  #firstLine: string | undefined;
+
+  constructor(view: SessionView) {
+    this.#view = view;
+  }
+
+  get firstLine(): string {
+    return this.#firstLine ?? "";
+  }
+
+  peerLine(bytes: Uint8Array): Promise<void> {
+    this.#firstLine ??= new TextDecoder().decode(bytes.subarray(0, 16));
+    return this.#view.peerLine(bytes);
+  }
+
+  flush(): Promise<void> {
+    return this.#view.flush();
+  }
+
+  turn(mine: boolean): void {
+    this.#view.turn(mine);
+  }
+
+  sent(line: Uint8Array): void {
+    this.#view.sent(line);
+  }
+}
+
+/** The client program. */
+export const clientProgram: Program<ClientOptions> = {
+  name: "client",
+  help: HELP,
+  parse: parseClientArgs,
+  run: chat,
+};

@@ -1,0 +1,107 @@
+/**
+ * The errors parley reports to its user, and how each maps to an exit code.
+ *
+ * Every error a user can cause or meet is one of these classes; its message is
+ * one line that names the action and the value, for example
+ * `Cannot listen on [::]:80: permission denied`. Anything else is a bug and is
+ * left to propagate.
+ *
+ * @module
+ */
+
+/** Exit status of both programs. */
+export const ExitCode = {
+  /** The session ended normally: either side left, input ended, Ctrl+C. */
+  Ok: 0,
+  /** A runtime failure: cannot listen or connect, connection lost, a limit broken. */
+  Failure: 1,
+  /** Bad usage: unknown option, bad port or host. */
+  Usage: 2,
+} as const;
+
+/** Base class for every error that is reported to the user as one line. */
+export class ParleyError extends Error {
+  /** The exit status the program ends with when this error ends it. */
+  readonly exitCode: number = ExitCode.Failure;
+
+  /** Creates an error whose message is shown to the user as is. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The command line is wrong: exit status 2. */
+export class UsageError extends ParleyError {
+  override readonly exitCode: number = ExitCode.Usage;
+}
+
+/** The server cannot listen on the address it was given. */
+export class ListenError extends ParleyError {}
+
+/** The client cannot reach the server. */
+export class ConnectError extends ParleyError {}
+
+/** An established connection failed (reset, aborted, broken). */
+export class ConnectionLostError extends ParleyError {}
+
+/** The peer broke the protocol, for example with a line over the limit. */
+export class ProtocolError extends ParleyError {}
+
+/** The server refused us because it is busy with another session. */
+export class BusyError extends ParleyError {}
+
+/** Our own standard output cannot be written (for example a closed pipe). */
+export class OutputError extends ParleyError {}
+
+/** Some lines read from our input were refused because they were too long. */
+export class RefusedLinesError extends ParleyError {}
+
+/** Short descriptions of operating system error codes, as users read them. */
+const OS_ERROR_TEXT: Readonly<Record<string, string>> = {
+  EACCES: "permission denied",
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "address not available on this host",
+  EAFNOSUPPORT: "address family not supported on this host",
+  ECONNABORTED: "connection aborted",
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset by peer",
+  EHOSTUNREACH: "host is unreachable",
+  ENETDOWN: "network is down",
+  ENETUNREACH: "network is unreachable",
+  ENOTCONN: "not connected",
+  EPERM: "operation not permitted",
+  EPIPE: "broken pipe",
+  ETIMEDOUT: "timed out",
+};
+
+/**
+ * Describes an operating system error (or a name-resolution failure) in a few
+ * words, or returns `undefined` when the error is not one we expect from the
+ * network, so that the caller can rethrow it.
+ */
+export function describeOsError(error: unknown): string | undefined {
+  if (error instanceof Deno.errors.NotCapable) {
+    return "network access not granted (run with -N)";
+  }
+  if (!(error instanceof Error)) return undefined;
+  const code = "code" in error ? error.code : undefined;
+  if (typeof code === "string" && code in OS_ERROR_TEXT) {
+    return OS_ERROR_TEXT[code];
+  }
+  // getaddrinfo failures carry no code, only this message.
+  if (/failed to lookup address information/i.test(error.message)) {
+    return "host name not found";
+  }
+  return undefined;
+}
+
+/**
+ * True for errors raised by I/O on a stream or socket: one of `Deno.errors`
+ * or an error that carries an operating system error code.
+ */
+export function isIoError(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  if (Object.values(Deno.errors).some((type) => error instanceof type)) return true;
+  return "code" in error && typeof error.code === "string";
+}

@@ -1,0 +1,201 @@
+/**
+ * Splits a byte stream into `\n`-terminated lines with a hard cap on length.
+ *
+ * The reader owns one buffer that is reused for every read: bytes left over
+ * after the last complete line stay in it, and it never grows. A line whose
+ * content exceeds the cap is reported with {@linkcode LineTooLongError} as
+ * soon as that is certain, without waiting for its end.
+ *
+ * @module
+ */
+
+/** Anything that reads bytes into a buffer: a `Deno.Conn`, or an adapter. */
+export interface ByteSource {
+  /** Reads up to `p.length` bytes into `p`; resolves to `null` at the end. */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** Options for {@linkcode LineReader}. */
+export interface LineReaderOptions {
+  /** Longest line content accepted, in bytes, not counting `\r\n`. */
+  maxLineBytes: number;
+  /** Smallest buffer to read into; the buffer is at least `maxLineBytes + 2`. */
+  minBufferBytes?: number;
+}
+
+/** Default smallest read buffer: large reads keep bulk transfers fast. */
+const MIN_BUFFER_BYTES = 16 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** A line longer than the limit was seen. */
+export class LineTooLongError extends Error {
+  /** The limit that was broken, in bytes. */
+  readonly limit: number;
+
+  /** Creates the error for a line that went past `limit` bytes. */
+  constructor(limit: number) {
+    super(`line longer than ${limit} bytes`);
+    this.name = "LineTooLongError";
+    this.limit = limit;
+  }
+}
+
+/**
+ * Reads lines from a {@linkcode ByteSource}.
+ *
+ * A line ends at `\n`; one `\r` before it is dropped. At the end of the stream
+ * {@linkcode readLineBytes} returns `null`, unless unterminated bytes remain:
+ * those are returned first as a last line, with {@linkcode terminated} false.
+ *
+ * After a {@linkcode LineTooLongError} the reader stays usable: the next read
+ * skips the rest of the offending line and carries on with the one after it.
+ */
+export class LineReader {
+  #source: ByteSource;
+  #maxLineBytes: number;
+  #buf: Uint8Array;
+  /** Unconsumed bytes are `#buf[#start, #end)`. */
+  #start = 0;
+  #end = 0;
+  /** `#buf[#start, #scanned)` is known to hold no `\n`. */
+  #scanned = 0;
+  #eof = false;
+  #skipping = false;
+  #terminated = true;
+  #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+  /** Creates a reader; it reads nothing until asked for a line. */
+  constructor(source: ByteSource, options: LineReaderOptions) {
+    if (!Number.isSafeInteger(options.maxLineBytes) || options.maxLineBytes < 1) {
+      throw new RangeError(`maxLineBytes must be a positive integer`);
+    }
+    this.#source = source;
+    this.#maxLineBytes = options.maxLineBytes;
+    const min = options.minBufferBytes ?? MIN_BUFFER_BYTES;
+    this.#buf = new Uint8Array(Math.max(options.maxLineBytes + 2, min));
+  }
+
+  /** The longest line content accepted, in bytes. */
+  get maxLineBytes(): number {
+    return this.#maxLineBytes;
+  }
+
+  /** Size of the reused buffer: the reader never holds more than this. */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /** Bytes read from the source and not yet returned as lines. */
+  get bufferedBytes(): number {
+    return this.#end - this.#start;
+  }
+
+  /** False when the last line returned was cut off by the end of the stream. */
+  get terminated(): boolean {
+    return this.#terminated;
+  }
+
+  /**
+   * Returns the next line if it can be had without reading: a complete line
+   * already in the buffer, or the last line or `null` after the end.
+   * Returns `undefined` when a read is needed.
+   *
+   * The returned bytes are a view into the buffer, valid until the next call.
+   *
+   * @throws {LineTooLongError} when the next line is over the limit.
+   */
+  tryReadLineBytes(): Uint8Array | null | undefined {
+    for (;;) {
+      const buf = this.#buf;
+      const newline = buf.subarray(this.#scanned, this.#end).indexOf(LF);
+      if (newline >= 0) {
+        const lineEnd = this.#scanned + newline;
+        const lineStart = this.#start;
+        this.#start = this.#scanned = lineEnd + 1;
+        if (this.#skipping) {
+          this.#skipping = false;
+          continue;
+        }
+        const contentEnd = lineEnd > lineStart && buf[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+        if (contentEnd - lineStart > this.#maxLineBytes) {
+          throw new LineTooLongError(this.#maxLineBytes);
+        }
+        this.#terminated = true;
+        return buf.subarray(lineStart, contentEnd);
+      }
+      this.#scanned = this.#end;
+      if (this.#skipping) {
+        this.#start = this.#end = this.#scanned = 0;
+      } else if (this.#certainlyTooLong()) {
+        this.#skipping = true;
+        this.#start = this.#end = this.#scanned = 0;
+        throw new LineTooLongError(this.#maxLineBytes);
+      }
+      if (!this.#eof) return undefined;
+      if (this.#skipping) this.#skipping = false;
+      if (this.#end === this.#start) return null;
+      const lineStart = this.#start;
+      const contentEnd = buf[this.#end - 1] === CR ? this.#end - 1 : this.#end;
+      this.#start = this.#scanned = this.#end;
+      this.#terminated = false;
+      return buf.subarray(lineStart, contentEnd);
+    }
+  }
+
+  /**
+   * Reads the next line's bytes, without its terminator; `null` at the end.
+   *
+   * The returned bytes are a view into the buffer, valid until the next call.
+   *
+   * @throws {LineTooLongError} when the line is over the limit.
+   */
+  async readLineBytes(): Promise<Uint8Array | null> {
+    for (;;) {
+      const line = this.tryReadLineBytes();
+      if (line !== undefined) return line;
+      await this.#fill();
+    }
+  }
+
+  /**
+   * Reads the next line as text; `null` at the end. Bytes that are not valid
+   * UTF-8 become U+FFFD.
+   *
+   * @throws {LineTooLongError} when the line is over the limit.
+   */
+  async readLine(): Promise<string | null> {
+    const bytes = await this.readLineBytes();
+    return bytes === null ? null : this.decode(bytes);
+  }
+
+  /** Decodes line bytes as UTF-8, replacing invalid sequences by U+FFFD. */
+  decode(bytes: Uint8Array): string {
+    return this.#decoder.decode(bytes);
+  }
+
+  /**
+   * True when the unterminated bytes held can no longer form a line within the
+   * limit: content over the limit, counting a final `\r` as a possible part of
+   * a `\r\n` terminator still to come.
+   */
+  #certainlyTooLong(): boolean {
+    const pending = this.#end - this.#start;
+    const limit = this.#maxLineBytes;
+    return pending > limit + 1 || (pending === limit + 1 && this.#buf[this.#end - 1] !== CR);
+  }
+
+  async #fill(): Promise<void> {
+    if (this.#start > 0) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#scanned -= this.#start;
+      this.#start = 0;
+    }
+    // Cannot be full: a pending line is at most maxLineBytes + 1 bytes.
+    const n = await this.#source.read(this.#buf.subarray(this.#end));
+    if (n === null) this.#eof = true;
+    else this.#end += n;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Command-line values shared by both programs: sizes, durations, and strict
+ * option parsing that turns every mistake into a {@linkcode UsageError}.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { UsageError } from "./errors.ts";
+
+/** Default limit on a line's length: 64 KiB, as Redis caps an inline request. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+
+/** Highest `--max-line` accepted: each side holds one buffer of this size. */
+export const MAX_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+const SIZE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 * 1024 };
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, "": 1000 };
+
+/**
+ * Reads a size in bytes: `65536`, `64K`, `64KiB`, `1M`. K and M are 1024-based.
+ *
+ * @throws {UsageError} when it is malformed or not within `[min, max]`.
+ */
+export function parseSize(option: string, text: string, min: number, max: number): number {
+  const match = /^(\d+)\s*(?:([kKmM])(?:i?B)?)?$/.exec(text);
+  const bytes = match ? Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toLowerCase()] : NaN;
+  if (!(bytes >= min && bytes <= max)) {
+    throw new UsageError(
+      `Invalid ${option} ${JSON.stringify(text)}: expected a size from ${min} to ${max} bytes (such as 64K or 1M)`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Reads a duration: seconds by default (`10`, `2.5`), or with a unit
+ * (`500ms`, `10s`, `2m`). Returns milliseconds.
+ *
+ * @throws {UsageError} when it is malformed, not positive, or over a day.
+ */
+export function parseDuration(option: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(text);
+  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? ""] : NaN;
+  if (!(ms > 0 && ms <= 86_400_000)) {
+    throw new UsageError(
+      `Invalid ${option} ${JSON.stringify(text)}: expected a duration such as 10, 2.5s or 500ms`,
+    );
+  }
+  return Math.ceil(ms);
+}
+
+/** Parses `args` strictly against `options`, allowing positional arguments. */
+export function parseCommandLine<T extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    if (!(error instanceof Error) || !("code" in error)) throw error;
+    const { code, message } = error;
+    if (typeof code !== "string" || !code.startsWith("ERR_PARSE_ARGS")) throw error;
+    // Node names an option as '-p, --port <value>': keep the long form.
+    const option = /'([^']*?)(?: <value>)?'/.exec(message)?.[1]?.split(", ").pop() ?? "";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      throw new UsageError(`Unknown option ${option}`);
+    }
+    if (/does not take an argument/.test(message)) {
+      throw new UsageError(`Option ${option} takes no value`);
+    }
+    if (/argument missing|ambiguous/.test(message)) {
+      throw new UsageError(`Option ${option} needs a value (write ${option}=VALUE if it starts with -)`);
+    }
+    throw new UsageError(message.split("\n")[0]);
+  }
+}

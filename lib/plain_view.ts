@@ -1,0 +1,74 @@
+/**
+ * The session as plain text: the peer's lines on stdout, one per line, made
+ * safe for a terminal; whose turn it is on stderr when a person is typing.
+ *
+ * @module
+ */
+
+import { BufferedWriter, type ByteSink } from "./buffered_writer.ts";
+import { describeOsError, isIoError, OutputError } from "./errors.ts";
+import { escapeControls, isPlainAscii } from "./render.ts";
+import type { SessionView } from "./session.ts";
+import type { StatusWriter } from "./status_writer.ts";
+
+/** Options for {@linkcode PlainView}. */
+export interface PlainViewOptions {
+  /** True when a person types at a terminal: show prompts and flush each line. */
+  interactive: boolean;
+  /** How the peer is named in the "waiting for …" line. */
+  peerName: string;
+}
+
+const NEWLINE = new Uint8Array([0x0a]);
+
+/** Writes the peer's lines to an output sink and turns to a status writer. */
+export class PlainView implements SessionView {
+  #out: BufferedWriter;
+  #status: StatusWriter;
+  #options: PlainViewOptions;
+  #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  #encoder = new TextEncoder();
+
+  /** Creates a view writing lines to `out` and prompts to `status`. */
+  constructor(out: ByteSink, status: StatusWriter, options: PlainViewOptions) {
+    this.#out = new BufferedWriter(out);
+    this.#status = status;
+    this.#options = options;
+  }
+
+  /** Writes one line from the peer, with control characters made visible. */
+  async peerLine(bytes: Uint8Array): Promise<void> {
+    const safe = isPlainAscii(bytes) ? bytes : this.#encoder.encode(escapeControls(this.#decoder.decode(bytes)));
+    try {
+      await this.#out.write(safe);
+      await this.#out.write(NEWLINE);
+    } catch (error) {
+      throw outputError(error);
+    }
+    if (this.#options.interactive) await this.flush();
+  }
+
+  /** Writes out the lines still buffered. */
+  async flush(): Promise<void> {
+    try {
+      await this.#out.flush();
+    } catch (error) {
+      throw outputError(error);
+    }
+  }
+
+  /** Shows a prompt on our turn and a waiting line on theirs, to a person only. */
+  turn(mine: boolean): void {
+    if (!this.#options.interactive) return;
+    this.#status.write(mine ? "your turn> " : `waiting for ${this.#options.peerName}…\n`);
+  }
+
+  /** Nothing to show: the terminal already echoed what was typed. */
+  sent(_line: Uint8Array): void {}
+}
+
+function outputError(error: unknown): unknown {
+  if (!isIoError(error)) return error;
+  const reason = describeOsError(error) ?? error.message;
+  return new OutputError(`Cannot write to standard output: ${reason}`, { cause: error });
+}

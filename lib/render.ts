@@ -1,0 +1,45 @@
+/**
+ * Makes text from the other side safe to show on a terminal.
+ *
+ * Every control character except tab is replaced by a visible form, so the
+ * peer can never move the cursor, clear the screen, ring the bell, set the
+ * window title or plant a hyperlink (CWE-150). Bidirectional overrides and
+ * line separators are shown too, so the peer cannot disguise what it wrote.
+ *
+ * - C0 controls and DEL use caret notation: ESC is `^[`, BEL `^G`, DEL `^?`.
+ * - C1 controls, bidi controls and U+2028/U+2029 appear as `<U+XXXX>`.
+ *
+ * @module
+ */
+
+/**
+ * Characters that are not shown as themselves: C0 except tab, DEL, C1, the
+ * Arabic letter mark, LRM/RLM, line and paragraph separators, bidi embeddings,
+ * overrides and isolates.
+ */
+// deno-lint-ignore no-control-regex
+const UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+function visible(char: string): string {
+  const code = char.charCodeAt(0);
+  if (code < 0x20) return "^" + String.fromCharCode(code + 0x40);
+  if (code === 0x7f) return "^?";
+  return `<U+${code.toString(16).toUpperCase().padStart(4, "0")}>`;
+}
+
+/** Returns `text` with every unsafe character replaced by a visible form. */
+export function escapeControls(text: string): string {
+  return text.replace(UNSAFE, visible);
+}
+
+/**
+ * True when `bytes` are printable ASCII or tab only, so they can be written to
+ * a terminal as they are, without decoding and escaping.
+ */
+export function isPlainAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if ((b < 0x20 && b !== 0x09) || b > 0x7e) return false;
+  }
+  return true;
+}

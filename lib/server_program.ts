@@ -1,0 +1,156 @@
+/**
+ * The server: listens, holds one session at a time, turns others away.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { Acceptor } from "./acceptor.ts";
+import {
+  DEFAULT_PORT,
+  formatAddress,
+  formatNetAddr,
+  mergeEndpoint,
+  parseEndpointArgs,
+  parseHost,
+  parsePort,
+} from "./address.ts";
+import { ConnectionLostError, ExitCode, ProtocolError } from "./errors.ts";
+import { listen } from "./listen.ts";
+import { DEFAULT_MAX_LINE_BYTES, MAX_MAX_LINE_BYTES, parseCommandLine, parseSize } from "./options.ts";
+import { PlainView } from "./plain_view.ts";
+import { type CommonOptions, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { runSession } from "./session.ts";
+
+/** The server's options. */
+export interface ServerOptions extends CommonOptions {
+  /** Address to listen on; every interface when undefined. */
+  host: string | undefined;
+  /** Port to listen on; 0 takes a free one. */
+  port: number;
+  /** Accept the next client after a session ends. */
+  keepOpen: boolean;
+}
+
+const HELP = `\
+parley server: wait for someone to connect, then chat line by line.
+
+Usage: server [HOST] [PORT] [options]
+       server [HOST:PORT | [IPV6]:PORT] [options]
+
+Listens on HOST and PORT: by default on every interface, IPv6 and IPv4
+(dual-stack [::]), on port ${DEFAULT_PORT}. The client speaks first; turns alternate.
+Lines you type go to the client; the client's lines appear on stdout.
+
+Options:
+      --host HOST       address to listen on (default: every interface)
+  -p, --port PORT       port to listen on (default: ${DEFAULT_PORT}; 0 picks a free port)
+  -k, --keep-open       after a session ends, wait for the next client
+      --max-line SIZE   longest line sent or accepted (default: 64K; up to 16M)
+  -h, --help            show this help and exit
+  -V, --version         show the version and exit
+
+While a session runs, other clients get a line starting with "busy" and
+are disconnected. Ctrl+C, SIGTERM or end of input (Ctrl+D) leaves.
+
+Exit status: 0 the session ended normally, 1 a runtime failure (cannot
+listen, connection lost, a line over the limit), 2 bad usage.
+`;
+
+const OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string", short: "p" },
+  "keep-open": { type: "boolean", short: "k", default: false },
+  "max-line": { type: "string" },
+  help: { type: "boolean", short: "h", default: false },
+  version: { type: "boolean", short: "V", default: false },
+} as const;
+
+/**
+ * Reads the server's command line.
+ *
+ * @throws {UsageError} when it is wrong.
+ */
+export function parseServerArgs(args: string[]): ServerOptions {
+  const { values, positionals } = parseCommandLine(args, OPTIONS);
+  const endpoint = mergeEndpoint(parseEndpointArgs(positionals, { allowZeroPort: true }), {
+    host: values.host === undefined ? undefined : parseHost(values.host),
+    port: values.port === undefined ? undefined : parsePort(values.port, { allowZero: true }),
+  });
+  return {
+    help: values.help,
+    version: values.version,
+    host: endpoint.host,
+    port: endpoint.port ?? DEFAULT_PORT,
+    keepOpen: values["keep-open"],
+    maxLineBytes: values["max-line"] === undefined
+      ? DEFAULT_MAX_LINE_BYTES
+      : parseSize("--max-line", values["max-line"], 1, MAX_MAX_LINE_BYTES),
+  };
+}
+
+/** The command that connects a client to a server listening on `host` and `port`. */
+export function clientCommand(host: string | undefined, port: number): string {
+  const target = host === undefined || host === "::" || host === "0.0.0.0" ? "localhost" : host;
+  const program = Deno.build.standalone
+    ? Deno.execPath().replace(/server(\.exe)?$/, "client$1")
+    : `deno run -N ${fileURLToPath(new URL("../client.ts", import.meta.url))}`;
+  return `${program} ${target} ${port}`;
+}
+
+async function serve(options: ServerOptions, context: ProgramContext): Promise<number> {
+  const { input, status, signal } = context;
+  const listeners = listen(options.host, options.port);
+  const port = listeners[0].addr.port;
+  const addresses = listeners.map((listener) => formatNetAddr(listener.addr));
+  status.line(`listening on ${addresses.join(" and ")}`);
+  status.line(`connect with: ${clientCommand(options.host, port)}`);
+
+  const acceptor = new Acceptor(listeners, {
+    busyLine: `busy: the parley server on ${addresses[0]} is in a session with someone else; try again later`,
+  });
+  const stop = () => acceptor.stop();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    for (;;) {
+      const conn = await acceptor.next();
+      if (conn === null) return ExitCode.Ok;
+      const peerName = formatNetAddr(conn.remoteAddr);
+      status.line(`connected: ${peerName}`);
+      try {
+        const view = new PlainView(context.stdout, status, { interactive: context.interactive, peerName });
+        const result = await runSession(conn, input, view, {
+          speaksFirst: false,
+          maxLineBytes: options.maxLineBytes,
+          peerName,
+          signal,
+        });
+        status.line(describeSessionEnd(result, peerName));
+      } catch (error) {
+        // With --keep-open, one client's failure does not end the server.
+        const clientFailed = error instanceof ConnectionLostError || error instanceof ProtocolError;
+        if (!options.keepOpen || !clientFailed) throw error;
+        status.line(`${context.name}: ${error.message}`);
+      } finally {
+        acceptor.release();
+      }
+      if (!options.keepOpen || signal.aborted) return ExitCode.Ok;
+      if (input.ended) {
+        status.line("input has ended: not waiting for another client");
+        return ExitCode.Ok;
+      }
+      status.line(`waiting for the next client on ${formatAddress(listeners[0].addr.hostname, port)}`);
+    }
+  } finally {
+    signal.removeEventListener("abort", stop);
+    await acceptor.close();
+  }
+}
+
+/** The server program. */
+export const serverProgram: Program<ServerOptions> = {
+  name: "server",
+  help: HELP,
+  parse: parseServerArgs,
+  run: serve,
+};

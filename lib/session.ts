@@ -1,0 +1,244 @@
+/**
+ * One conversation over one connection, shared by the server and the client.
+ *
+ * Turns alternate as in the original send/receive chain: the side that speaks
+ * first sends one line, then waits for a line from the other side, and so on.
+ * The connection is read at all times, so lines that arrive out of turn (a
+ * netcat peer may send several) are shown at once, and a peer that leaves is
+ * noticed at once. Lines typed out of turn wait in the {@linkcode InputQueue}
+ * and go out one per turn, in order.
+ *
+ * The session ends when the peer leaves, when our input ends (after every
+ * queued line is sent), when `signal` aborts (Ctrl+C, SIGTERM), or on an error.
+ *
+ * @module
+ */
+
+import { BufferedWriter } from "./buffered_writer.ts";
+import { ConnectionLostError, describeOsError, ParleyError, ProtocolError } from "./errors.ts";
+import type { InputEvent, InputQueue } from "./input_queue.ts";
+import { LineReader, LineTooLongError } from "./line_reader.ts";
+import { sleep } from "./sleep.ts";
+
+/** What the session shows to the person at this end. */
+export interface SessionView {
+  /**
+   * Shows a line from the peer: raw bytes without the newline, which the view
+   * must make safe before they reach a terminal. The bytes are only valid
+   * during the call. Resolves once the view has accepted the line.
+   */
+  peerLine(bytes: Uint8Array): Promise<void>;
+  /** Writes out anything the view still holds. */
+  flush(): Promise<void>;
+  /** Tells whose turn it is now. */
+  turn(mine: boolean): void;
+  /** Reports that a line of ours (with its `\n`) went out. */
+  sent(line: Uint8Array): void;
+}
+
+/** Options for {@linkcode runSession}. */
+export interface SessionOptions {
+  /** True for the side that speaks first (the client). */
+  speaksFirst: boolean;
+  /** Longest line accepted from the peer, in bytes. */
+  maxLineBytes: number;
+  /** How the peer is named in messages, for example `[::1]:4747`. */
+  peerName: string;
+  /** Ends the session, as Ctrl+C does. */
+  signal?: AbortSignal;
+  /** How long to keep reading after we stop sending, before closing (ms). */
+  lingerMs?: number;
+}
+
+/** Why a session ended normally. */
+export type SessionEnd =
+  /** The peer closed the connection. */
+  | "peer-left"
+  /** Our input ended and every line in it was sent. */
+  | "input-ended"
+  /** We were interrupted (Ctrl+C, SIGTERM). */
+  | "interrupted";
+
+/** How a session went. */
+export interface SessionResult {
+  /** Why it ended. */
+  end: SessionEnd;
+  /** Lines we sent. */
+  sent: number;
+  /** Lines we received. */
+  received: number;
+  /** Lines that were waiting to be sent when it ended; they were dropped. */
+  unsent: number;
+}
+
+type Outcome = { end: SessionEnd } | { error: unknown };
+
+/** Time to wait for the peer's end after we stop sending. */
+const DEFAULT_LINGER_MS = 1000;
+
+/**
+ * Holds one conversation on `conn` and closes it.
+ *
+ * @throws {ConnectionLostError} when the connection fails.
+ * @throws {ProtocolError} when the peer sends a line over the limit.
+ * @throws {ParleyError} as thrown by the view, for example an `OutputError`.
+ */
+export function runSession(
+  conn: Deno.Conn,
+  input: InputQueue,
+  view: SessionView,
+  options: SessionOptions,
+): Promise<SessionResult> {
+  return new Session(conn, input, view, options).run();
+}
+
+class Session {
+  #conn: Deno.Conn;
+  #input: InputQueue;
+  #view: SessionView;
+  #options: SessionOptions;
+  #reader: LineReader;
+  #writer: BufferedWriter;
+  #myTurn: boolean;
+  #state: "open" | "leaving" | "closed" = "open";
+  #outcome = Promise.withResolvers<Outcome>();
+  #sending: Promise<void> | undefined;
+  #sent = 0;
+  #received = 0;
+
+  constructor(conn: Deno.Conn, input: InputQueue, view: SessionView, options: SessionOptions) {
+    this.#conn = conn;
+    this.#input = input;
+    this.#view = view;
+    this.#options = options;
+    this.#reader = new LineReader(conn, { maxLineBytes: options.maxLineBytes });
+    this.#writer = new BufferedWriter(conn);
+    this.#myTurn = options.speaksFirst;
+  }
+
+  async run(): Promise<SessionResult> {
+    const { signal } = this.#options;
+    const onAbort = () => this.#finish({ end: "interrupted" });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const unsubscribe = this.#input.subscribe((event: InputEvent) => {
+      if (event.kind === "changed") this.#step();
+    });
+    const receiving = this.#receive();
+    if (signal?.aborted) onAbort();
+    this.#step();
+    if (this.#sending === undefined) this.#view.turn(this.#myTurn);
+
+    const outcome = await this.#outcome.promise;
+    unsubscribe();
+    signal?.removeEventListener("abort", onAbort);
+    if ("end" in outcome && outcome.end !== "peer-left") {
+      await this.#leave(receiving);
+    }
+    this.#close();
+    await receiving;
+    await this.#sending;
+    const unsent = this.#input.clear();
+    if ("error" in outcome) throw outcome.error;
+    await this.#view.flush();
+    return { end: outcome.end, sent: this.#sent, received: this.#received, unsent };
+  }
+
+  #finish(outcome: Outcome): void {
+    if (this.#state !== "open") return;
+    this.#state = "leaving";
+    this.#outcome.resolve(outcome);
+  }
+
+  /** Sends the next queued line if it is our turn, or ends when input is done. */
+  #step(): void {
+    if (this.#state !== "open" || this.#sending) return;
+    if (this.#input.queued === 0) {
+      if (this.#input.ended) this.#finish({ end: "input-ended" });
+      return;
+    }
+    if (!this.#myTurn) return;
+    const line = this.#input.shift()!;
+    this.#myTurn = false;
+    this.#sending = this.#send(line);
+  }
+
+  async #send(line: Uint8Array): Promise<void> {
+    try {
+      await this.#writer.write(line);
+      await this.#writer.flush();
+    } catch (error) {
+      this.#sending = undefined;
+      if (this.#state === "open") this.#finish({ error: this.#translate(error) });
+      return;
+    }
+    this.#sent++;
+    this.#sending = undefined;
+    this.#view.sent(line);
+    if (this.#state !== "open") return;
+    if (!this.#myTurn) this.#view.turn(false);
+    this.#step();
+  }
+
+  async #receive(): Promise<void> {
+    try {
+      for (;;) {
+        let line = this.#reader.tryReadLineBytes();
+        if (line === undefined) {
+          await this.#view.flush();
+          line = await this.#reader.readLineBytes();
+        }
+        if (line === null) break;
+        this.#received++;
+        await this.#view.peerLine(line);
+        if (!this.#myTurn && this.#state === "open") {
+          this.#myTurn = true;
+          this.#step();
+          // A queued line may have gone out at once; then it is theirs again.
+          if (this.#myTurn) this.#view.turn(true);
+        }
+      }
+      this.#finish({ end: "peer-left" });
+    } catch (error) {
+      // Once we have closed the connection, a pending read fails: expected.
+      if (this.#state !== "closed") this.#finish({ error: this.#translate(error) });
+    }
+  }
+
+  /** Stops sending and lets the peer see our end before the connection closes. */
+  async #leave(receiving: Promise<void>): Promise<void> {
+    const linger = sleep(this.#options.lingerMs ?? DEFAULT_LINGER_MS);
+    try {
+      await Promise.race([this.#sending, linger.promise]);
+      await this.#conn.closeWrite();
+      // Reading on until the peer closes too avoids a reset that could destroy
+      // our last line before the peer reads it.
+      await Promise.race([receiving, linger.promise]);
+    } catch (error) {
+      if (describeOsError(error) === undefined) throw error;
+    } finally {
+      linger.cancel();
+    }
+  }
+
+  #close(): void {
+    this.#state = "closed";
+    try {
+      this.#conn.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+
+  #translate(error: unknown): unknown {
+    const peer = this.#options.peerName;
+    if (error instanceof LineTooLongError) {
+      return new ProtocolError(`${peer} sent a line longer than ${error.limit} bytes (see --max-line)`);
+    }
+    if (error instanceof ParleyError) return error;
+    const reason = describeOsError(error);
+    if (reason !== undefined) {
+      return new ConnectionLostError(`Connection with ${peer} lost: ${reason}`, { cause: error });
+    }
+    return error;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Status lines for the person at this end (prompts, notices, errors), written
+ * in order to a sink such as stderr without making the caller wait.
+ *
+ * @module
+ */
+
+import { type ByteSink, writeAll } from "./buffered_writer.ts";
+import { isIoError } from "./errors.ts";
+
+/** Writes text to a sink in the order it was given. */
+export class StatusWriter {
+  #sink: ByteSink;
+  #encoder = new TextEncoder();
+  #tail: Promise<void> = Promise.resolve();
+  #broken = false;
+
+  /** Creates a writer in front of `sink`. */
+  constructor(sink: ByteSink) {
+    this.#sink = sink;
+  }
+
+  /** Writes `text` as it is, after everything written before it. */
+  write(text: string): void {
+    const bytes = this.#encoder.encode(text);
+    this.#tail = this.#tail.then(async () => {
+      if (this.#broken) return;
+      try {
+        await writeAll(this.#sink, bytes);
+      } catch (error) {
+        // stderr is gone (closed pipe, lost terminal): there is nowhere to say so.
+        if (!isIoError(error)) throw error;
+        this.#broken = true;
+      }
+    });
+  }
+
+  /** Writes `text` and a newline. */
+  line(text: string): void {
+    this.write(text + "\n");
+  }
+
+  /** Resolves once everything written so far is out. */
+  flushed(): Promise<void> {
+    return this.#tail;
+  }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env -S deno run -N
+/**
+ * parley server: waits for a client, then two people chat line by line.
+ *
+ * ```sh
+ * deno run -N server.ts [HOST] [PORT]
+ * ```
+ *
+ * @module
+ */
+
+import { runProgram } from "./lib/program.ts";
+import { serverProgram } from "./lib/server_program.ts";
+
+/** Runs the server with `args`; resolves to the exit code. */
+export function main(args: string[]): Promise<number> {
+  return runProgram(serverProgram, args, { stdin: Deno.stdin, stdout: Deno.stdout, stderr: Deno.stderr });
+}
+
+if (import.meta.main) Deno.exitCode = await main(Deno.args);
