@@ -138,8 +138,13 @@ class Session {
     await receiving;
     await this.#sending;
     const unsent = this.#input.clear();
-    if ("error" in outcome) throw outcome.error;
-    await this.#view.flush();
+    // Lines received before a failure were accepted: they are shown first.
+    const flushed = this.#view.flush();
+    if ("error" in outcome) {
+      await flushed.catch(() => {});
+      throw outcome.error;
+    }
+    await flushed;
     return { end: outcome.end, sent: this.#sent, received: this.#received, unsent };
   }
 
@@ -187,7 +192,10 @@ class Session {
           await this.#view.flush();
           line = await this.#reader.readLineBytes();
         }
-        if (line === null) break;
+        if (line === null) {
+          if (this.#state === "open") await this.#checkNotReset();
+          break;
+        }
         this.#received++;
         await this.#view.peerLine(line);
         if (!this.#myTurn && this.#state === "open") {
@@ -201,6 +209,23 @@ class Session {
     } catch (error) {
       // Once we have closed the connection, a pending read fails: expected.
       if (this.#state !== "closed") this.#finish({ error: this.#translate(error) });
+    }
+  }
+
+  /**
+   * Deno reports a connection reset to `read` as a plain end of stream. While
+   * our side is still open, an empty write tells them apart: it succeeds
+   * after the peer's FIN and fails after a reset.
+   *
+   * @throws {ConnectionLostError} when the connection was reset.
+   */
+  async #checkNotReset(): Promise<void> {
+    try {
+      await this.#conn.write(new Uint8Array(0));
+    } catch (error) {
+      if (describeOsError(error) === undefined) throw error;
+      const peer = this.#options.peerName;
+      throw new ConnectionLostError(`Connection with ${peer} lost: connection reset by peer`, { cause: error });
     }
   }
 

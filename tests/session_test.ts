@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { writeAll } from "../lib/buffered_writer.ts";
+import { ConnectionLostError, ProtocolError } from "../lib/errors.ts";
+import { InputQueue } from "../lib/input_queue.ts";
+import { type ByteSource, LineReader } from "../lib/line_reader.ts";
+import { PlainView } from "../lib/plain_view.ts";
+import { runSession, type SessionOptions, type SessionResult } from "../lib/session.ts";
+import { StatusWriter } from "../lib/status_writer.ts";
+import { ChunkSource, connectedPair, LOOPBACKS, MemorySink, PushSource } from "./support/net.ts";
+
+const encoder = new TextEncoder();
+
+/** One side of a conversation: its input, what it printed, and its session. */
+interface Side {
+  input: InputQueue;
+  stdout: MemorySink;
+  result: Promise<SessionResult>;
+}
+
+function startSide(
+  conn: Deno.Conn,
+  source: ByteSource & { cancel?(): Promise<void> },
+  options: Partial<SessionOptions> & { speaksFirst: boolean },
+): Side {
+  const input = new InputQueue(source, { maxLineBytes: options.maxLineBytes ?? 1024 });
+  input.start();
+  const stdout = new MemorySink();
+  const view = new PlainView(stdout, new StatusWriter(new MemorySink()), { interactive: false, peerName: "peer" });
+  const result = runSession(conn, input, view, { maxLineBytes: 1024, peerName: "peer", lingerMs: 2000, ...options });
+  return { input, stdout, result };
+}
+
+async function finish(side: Side): Promise<SessionResult> {
+  try {
+    return await side.result;
+  } finally {
+    await side.input.close();
+  }
+}
+
+function lines(sink: MemorySink): string[] {
+  return sink.text.split("\n").slice(0, -1);
+}
+
+for (const hostname of LOOPBACKS) {
+  Deno.test(`session alternates turns between two sides over ${hostname}`, async () => {
+    using pair = await connectedPair(hostname);
+    const client = startSide(pair.client, new ChunkSource(["c1\nc2\nc3\n"]), { speaksFirst: true });
+    const server = startSide(pair.server, new ChunkSource(["s1\ns2\n"]), { speaksFirst: false });
+    const [clientResult, serverResult] = await Promise.all([finish(client), finish(server)]);
+    // The server's input ends after s2, so it leaves then; c3, already on its
+    // way, still arrives while the server lingers.
+    assert.deepEqual(lines(server.stdout), ["c1", "c2", "c3"]);
+    assert.deepEqual(lines(client.stdout), ["s1", "s2"]);
+    assert.equal(serverResult.end, "input-ended");
+    assert.equal(clientResult.sent, 3);
+    assert.equal(clientResult.unsent, 0);
+    assert.equal(serverResult.unsent, 0);
+  });
+}
+
+Deno.test("session shows out-of-turn lines at once and sends one queued line per turn", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const source = new PushSource();
+  const server = startSide(pair.server, source, { speaksFirst: false });
+  source.push("x\ny\n");
+  const peer = new LineReader(pair.client, { maxLineBytes: 100 });
+  await writeAll(pair.client, encoder.encode("a\nb\nc\n"));
+  assert.equal(await peer.readLine(), "x");
+  await writeAll(pair.client, encoder.encode("d\n"));
+  assert.equal(await peer.readLine(), "y");
+  pair.client.close();
+  const result = await finish(server);
+  assert.deepEqual(lines(server.stdout), ["a", "b", "c", "d"]);
+  assert.deepEqual([result.end, result.sent, result.received], ["peer-left", 2, 4]);
+});
+
+Deno.test("session notices at once that the peer left while it is our turn", async () => {
+  using pair = await connectedPair("::1");
+  const source = new PushSource();
+  const client = startSide(pair.client, source, { speaksFirst: true });
+  pair.server.close();
+  const result = await finish(client);
+  assert.equal(result.end, "peer-left");
+  source.push("typed too late\n");
+});
+
+Deno.test("session reports queued lines as unsent when the peer leaves", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const server = startSide(pair.server, new ChunkSource([]), { speaksFirst: false });
+  const source = new PushSource();
+  const client = startSide(pair.client, source, { speaksFirst: true });
+  source.push("first\nsecond\nthird\n");
+  const result = await finish(client);
+  await finish(server);
+  assert.deepEqual(lines(server.stdout), ["first"]);
+  assert.deepEqual([result.end, result.sent, result.unsent], ["peer-left", 1, 2]);
+});
+
+Deno.test("session leaves when interrupted and says how many lines were not sent", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const controller = new AbortController();
+  const source = new PushSource();
+  const server = startSide(pair.server, source, { speaksFirst: false, signal: controller.signal });
+  source.push("one\ntwo\n");
+  while (server.input.queued < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  controller.abort();
+  const peer = new LineReader(pair.client, { maxLineBytes: 100 });
+  assert.equal(await peer.readLine(), null);
+  pair.client.close();
+  const result = await finish(server);
+  assert.deepEqual([result.end, result.unsent], ["interrupted", 2]);
+});
+
+Deno.test("session leaves at once when its input is already over", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const server = startSide(pair.server, new ChunkSource([]), { speaksFirst: false });
+  const peer = new LineReader(pair.client, { maxLineBytes: 100 });
+  assert.equal(await peer.readLine(), null);
+  pair.client.close();
+  assert.equal((await finish(server)).end, "input-ended");
+});
+
+Deno.test("session ends with a protocol error when the peer sends a line over the limit", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const client = startSide(pair.client, new PushSource(), {
+    speaksFirst: true,
+    maxLineBytes: 100,
+    peerName: "[::1]:9",
+  });
+  await writeAll(pair.server, encoder.encode("fine\n" + "z".repeat(5000)));
+  await assert.rejects(finish(client), (error: unknown) => {
+    assert.ok(error instanceof ProtocolError);
+    assert.equal(error.message, "[::1]:9 sent a line longer than 100 bytes (see --max-line)");
+    return true;
+  });
+  assert.deepEqual(lines(client.stdout), ["fine"]);
+});
+
+Deno.test("session reports a connection reset as a lost connection", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const source = new PushSource();
+  const client = startSide(pair.client, source, { speaksFirst: true, peerName: "srv" });
+  source.push("hello\n");
+  // Closing with unread data makes the kernel send a reset instead of a FIN.
+  await pair.server.read(new Uint8Array(1));
+  pair.server.close();
+  await assert.rejects(finish(client), (error: unknown) => {
+    assert.ok(error instanceof ConnectionLostError);
+    assert.match(error.message, /^Connection with srv lost: connection reset by peer$/);
+    return true;
+  });
+});
+
+Deno.test("session delivers a final line without newline, U+FFFD for bad UTF-8, and escaped controls", async () => {
+  using pair = await connectedPair("::1");
+  const client = startSide(pair.client, new PushSource(), { speaksFirst: true });
+  await writeAll(pair.server, new Uint8Array([0xc3, 0xa9, 0xff, 0x1b, 0x5b, 0x32, 0x4a, 0x07, 0x0a]));
+  await writeAll(pair.server, encoder.encode("bye"));
+  pair.server.close();
+  const result = await finish(client);
+  assert.equal(client.stdout.text, "é\ufffd^[[2J^G\nbye\n");
+  assert.equal(result.received, 2);
+});
+
+Deno.test("session passes a flood of out-of-turn lines through in order, in few writes", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const client = startSide(pair.client, new PushSource(), { speaksFirst: true });
+  const expected = Array.from({ length: 20_000 }, (_, i) => `line number ${i}`);
+  await writeAll(pair.server, encoder.encode(expected.join("\n") + "\n"));
+  pair.server.close();
+  const result = await finish(client);
+  assert.equal(result.received, expected.length);
+  assert.deepEqual(lines(client.stdout), expected);
+  assert.ok(client.stdout.writes < expected.length / 20, `${client.stdout.writes} writes`);
+});
+
+Deno.test("session refuses an over-long line of ours and sends the next", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const client = startSide(pair.client, new ChunkSource([`ok1\n${"L".repeat(50)}\nok2\n`]), {
+    speaksFirst: true,
+    maxLineBytes: 10,
+  });
+  const peer = new LineReader(pair.server, { maxLineBytes: 100 });
+  assert.equal(await peer.readLine(), "ok1");
+  await writeAll(pair.server, encoder.encode("reply\n"));
+  assert.equal(await peer.readLine(), "ok2");
+  pair.server.close();
+  await finish(client);
+  assert.equal(client.input.refused, 1);
+});

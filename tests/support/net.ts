@@ -1,0 +1,146 @@
+/**
+ * Real loopback connections for tests, and small in-memory byte sources.
+ *
+ * @module
+ */
+
+import type { ByteSink } from "../../lib/buffered_writer.ts";
+import type { ByteSource } from "../../lib/line_reader.ts";
+
+/** Loopback addresses every test host has. */
+export const LOOPBACKS = ["127.0.0.1", "::1"] as const;
+
+/** Two ends of one TCP connection over loopback, closed on disposal. */
+export interface ConnPair extends Disposable {
+  /** The end that connected. */
+  client: Deno.TcpConn;
+  /** The end that was accepted. */
+  server: Deno.TcpConn;
+}
+
+/** Opens a TCP connection to ourselves on `hostname`. */
+export async function connectedPair(hostname: string): Promise<ConnPair> {
+  using listener = Deno.listen({ hostname, port: 0 });
+  const [client, server] = await Promise.all([
+    Deno.connect({ hostname, port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  return {
+    client,
+    server,
+    [Symbol.dispose]() {
+      for (const conn of [client, server]) {
+        try {
+          conn.close();
+        } catch {
+          // Already closed by the code under test.
+        }
+      }
+    },
+  };
+}
+
+/** A port on `hostname` that nothing listens on (it was free a moment ago). */
+export function closedPort(hostname = "127.0.0.1"): number {
+  using listener = Deno.listen({ hostname, port: 0 });
+  return listener.addr.port;
+}
+
+/** A byte source that hands out the given chunks, one per read, then ends. */
+export class ChunkSource implements ByteSource {
+  #chunks: Uint8Array[];
+  /** Every buffer the reader passed to `read`, to check that it is reused. */
+  readonly buffers: ArrayBufferLike[] = [];
+  /** Bytes handed out so far. */
+  consumed = 0;
+
+  constructor(chunks: Iterable<Uint8Array | string>) {
+    const encoder = new TextEncoder();
+    this.#chunks = [...chunks].map((chunk) => typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    this.buffers.push(p.buffer);
+    const chunk = this.#chunks.shift();
+    if (chunk === undefined) return Promise.resolve(null);
+    const n = Math.min(p.length, chunk.length);
+    p.set(chunk.subarray(0, n));
+    if (n < chunk.length) this.#chunks.unshift(chunk.subarray(n));
+    this.consumed += n;
+    return Promise.resolve(n);
+  }
+}
+
+/** A byte source whose lines are pushed by the test, and which ends on request. */
+export class PushSource implements ByteSource {
+  #pending: Uint8Array[] = [];
+  #ended = false;
+  #waiter: PromiseWithResolvers<void> | undefined;
+  #encoder = new TextEncoder();
+
+  /** Makes `text` available to the next read. */
+  push(text: string): void {
+    this.#pending.push(this.#encoder.encode(text));
+    this.#waiter?.resolve();
+  }
+
+  /** Ends the source after what was pushed. */
+  end(): void {
+    this.#ended = true;
+    this.#waiter?.resolve();
+  }
+
+  /** Ends the source, as a cancelled stdin does. */
+  cancel(): Promise<void> {
+    this.end();
+    return Promise.resolve();
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#pending.length === 0) {
+      if (this.#ended) return null;
+      this.#waiter = Promise.withResolvers();
+      await this.#waiter.promise;
+    }
+    const chunk = this.#pending.shift()!;
+    const n = Math.min(p.length, chunk.length);
+    p.set(chunk.subarray(0, n));
+    if (n < chunk.length) this.#pending.unshift(chunk.subarray(n));
+    return n;
+  }
+}
+
+/** A sink that keeps what it is given, taking at most `maxPerWrite` bytes a call. */
+export class MemorySink implements ByteSink {
+  #parts: Uint8Array[] = [];
+  #maxPerWrite: number;
+  /** How many times `write` was called. */
+  writes = 0;
+
+  constructor(maxPerWrite = Infinity) {
+    this.#maxPerWrite = maxPerWrite;
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    this.writes++;
+    const n = Math.min(p.length, this.#maxPerWrite);
+    this.#parts.push(p.slice(0, n));
+    return Promise.resolve(n);
+  }
+
+  /** Everything written, as bytes. */
+  get bytes(): Uint8Array {
+    const out = new Uint8Array(this.#parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of this.#parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  /** Everything written, as text. */
+  get text(): string {
+    return new TextDecoder().decode(this.bytes);
+  }
+}
