@@ -39,6 +39,11 @@ export class PlainView implements SessionView {
   /** Writes one line from the peer, with control characters made visible. */
   async peerLine(bytes: Uint8Array): Promise<void> {
     const safe = isPlainAscii(bytes) ? bytes : this.#encoder.encode(escapeControls(this.#decoder.decode(bytes)));
+    if (this.#options.interactive) {
+      // Keep the peer's line off the line of a prompt shown on stderr.
+      this.#status.endLine();
+      await this.#status.flushed();
+    }
     try {
       await this.#out.write(safe);
       await this.#out.write(NEWLINE);
@@ -63,8 +68,10 @@ export class PlainView implements SessionView {
     this.#status.write(mine ? "your turn> " : `waiting for ${this.#options.peerName}…\n`);
   }
 
-  /** Nothing to show: the terminal already echoed what was typed. */
-  sent(_line: Uint8Array): void {}
+  /** The terminal already echoed what was typed, and the Enter that ended it. */
+  sent(_line: Uint8Array): void {
+    if (this.#options.interactive) this.#status.lineEnded();
+  }
 }
 
 function outputError(error: unknown): unknown {

@@ -14,6 +14,7 @@ export class StatusWriter {
   #encoder = new TextEncoder();
   #tail: Promise<void> = Promise.resolve();
   #broken = false;
+  #midLine = false;
 
   /** Creates a writer in front of `sink`. */
   constructor(sink: ByteSink) {
@@ -22,6 +23,8 @@ export class StatusWriter {
 
   /** Writes `text` as it is, after everything written before it. */
   write(text: string): void {
+    if (text === "") return;
+    this.#midLine = !text.endsWith("\n");
     const bytes = this.#encoder.encode(text);
     this.#tail = this.#tail.then(async () => {
       if (this.#broken) return;
@@ -35,9 +38,19 @@ export class StatusWriter {
     });
   }
 
-  /** Writes `text` and a newline. */
+  /** Writes `text` on a line of its own. */
   line(text: string): void {
-    this.write(text + "\n");
+    this.write(`${this.#midLine ? "\n" : ""}${text}\n`);
+  }
+
+  /** Ends the line if the last write left the cursor in the middle of one. */
+  endLine(): void {
+    if (this.#midLine) this.write("\n");
+  }
+
+  /** Notes that the cursor is at the start of a line (the user pressed Enter). */
+  lineEnded(): void {
+    this.#midLine = false;
   }
 
   /** Resolves once everything written so far is out. */

@@ -74,7 +74,7 @@ export class LineLog {
       if (this.#ended) throw new Error(`stream ended without a line matching ${pattern}:\n${this.text}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for a line matching ${pattern}:\n${this.text}`);
-      let timer: number | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         this.#changed.promise,
         new Promise((resolve) => timer = setTimeout(resolve, left)),
@@ -160,7 +160,7 @@ export class RunningProgram implements AsyncDisposable {
 
   /** Waits for the program to exit, then for all of its output. */
   async exit(timeoutMs = WAIT_MS): Promise<Deno.CommandStatus> {
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`program still running after ${timeoutMs} ms`)), timeoutMs);
     });
@@ -191,9 +191,14 @@ export function spawnProgram(name: ProgramName, args: string[], options: SpawnOp
   const command = options.executable !== undefined
     ? [options.executable, ...args]
     : [Deno.execPath(), "run", ...compileFlags(name), "--no-prompt", `${ROOT}${name}.ts`, ...args];
-  const [program, ...rest] = [...(options.wrapper ?? []), ...command];
+  return spawnCommand([...(options.wrapper ?? []), ...command], options);
+}
+
+/** Starts `command` (program and arguments) with piped stdin, stdout and stderr. */
+export function spawnCommand(command: string[], options: Pick<SpawnOptions, "env"> = {}): RunningProgram {
+  const [program, ...args] = command;
   const child = new Deno.Command(program, {
-    args: rest,
+    args,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
