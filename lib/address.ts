@@ -132,3 +132,19 @@ export function mergeEndpoint(positional: Endpoint, fromOptions: Endpoint): Endp
   }
   return { host: positional.host ?? fromOptions.host, port: positional.port ?? fromOptions.port };
 }
+
+/**
+ * Reads host and port from positional arguments and `--host` / `--port`.
+ *
+ * @throws {UsageError} when one is bad or given twice.
+ */
+export function endpointFromArgs(
+  positionals: readonly string[],
+  values: { host?: string; port?: string },
+  options: { allowZeroPort: boolean },
+): Endpoint {
+  return mergeEndpoint(parseEndpointArgs(positionals, options), {
+    host: values.host === undefined ? undefined : parseHost(values.host),
+    port: values.port === undefined ? undefined : parsePort(values.port, { allowZero: options.allowZeroPort }),
+  });
+}

@@ -4,18 +4,10 @@
  * @module
  */
 
-import {
-  DEFAULT_PORT,
-  formatAddress,
-  formatNetAddr,
-  mergeEndpoint,
-  parseEndpointArgs,
-  parseHost,
-  parsePort,
-} from "./address.ts";
+import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { connect } from "./connect.ts";
 import { BusyError, ExitCode } from "./errors.ts";
-import { DEFAULT_MAX_LINE_BYTES, MAX_MAX_LINE_BYTES, parseCommandLine, parseDuration, parseSize } from "./options.ts";
+import { parseCommandLine, parseDuration, parseMaxLine } from "./options.ts";
 import { PlainView } from "./plain_view.ts";
 import { type CommonOptions, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { runSession, type SessionView } from "./session.ts";
@@ -73,10 +65,7 @@ const OPTIONS = {
  */
 export function parseClientArgs(args: string[]): ClientOptions {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
-  const endpoint = mergeEndpoint(parseEndpointArgs(positionals, { allowZeroPort: false }), {
-    host: values.host === undefined ? undefined : parseHost(values.host),
-    port: values.port === undefined ? undefined : parsePort(values.port, { allowZero: false }),
-  });
+  const endpoint = endpointFromArgs(positionals, values, { allowZeroPort: false });
   return {
     help: values.help,
     version: values.version,
@@ -85,9 +74,7 @@ export function parseClientArgs(args: string[]): ClientOptions {
     connectTimeoutMs: values["connect-timeout"] === undefined
       ? DEFAULT_CONNECT_TIMEOUT_MS
       : parseDuration("--connect-timeout", values["connect-timeout"]),
-    maxLineBytes: values["max-line"] === undefined
-      ? DEFAULT_MAX_LINE_BYTES
-      : parseSize("--max-line", values["max-line"], 1, MAX_MAX_LINE_BYTES),
+    maxLineBytes: parseMaxLine(values["max-line"]),
   };
 }
 

@@ -34,6 +34,15 @@ export function parseSize(option: string, text: string, min: number, max: number
 }
 
 /**
+ * Reads `--max-line`, or gives the default when it is absent.
+ *
+ * @throws {UsageError} when it is malformed or out of range.
+ */
+export function parseMaxLine(text: string | undefined): number {
+  return text === undefined ? DEFAULT_MAX_LINE_BYTES : parseSize("--max-line", text, 1, MAX_MAX_LINE_BYTES);
+}
+
+/**
  * Reads a duration: seconds by default (`10`, `2.5`), or with a unit
  * (`500ms`, `10s`, `2m`). Returns milliseconds.
  *

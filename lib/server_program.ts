@@ -6,18 +6,10 @@
 
 import { fileURLToPath } from "node:url";
 import { Acceptor } from "./acceptor.ts";
-import {
-  DEFAULT_PORT,
-  formatAddress,
-  formatNetAddr,
-  mergeEndpoint,
-  parseEndpointArgs,
-  parseHost,
-  parsePort,
-} from "./address.ts";
+import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { ConnectionLostError, ExitCode, ProtocolError } from "./errors.ts";
 import { listen } from "./listen.ts";
-import { DEFAULT_MAX_LINE_BYTES, MAX_MAX_LINE_BYTES, parseCommandLine, parseSize } from "./options.ts";
+import { parseCommandLine, parseMaxLine } from "./options.ts";
 import { PlainView } from "./plain_view.ts";
 import { type CommonOptions, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { runSession } from "./session.ts";
@@ -73,19 +65,14 @@ const OPTIONS = {
  */
 export function parseServerArgs(args: string[]): ServerOptions {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
-  const endpoint = mergeEndpoint(parseEndpointArgs(positionals, { allowZeroPort: true }), {
-    host: values.host === undefined ? undefined : parseHost(values.host),
-    port: values.port === undefined ? undefined : parsePort(values.port, { allowZero: true }),
-  });
+  const endpoint = endpointFromArgs(positionals, values, { allowZeroPort: true });
   return {
     help: values.help,
     version: values.version,
     host: endpoint.host,
     port: endpoint.port ?? DEFAULT_PORT,
     keepOpen: values["keep-open"],
-    maxLineBytes: values["max-line"] === undefined
-      ? DEFAULT_MAX_LINE_BYTES
-      : parseSize("--max-line", values["max-line"], 1, MAX_MAX_LINE_BYTES),
+    maxLineBytes: parseMaxLine(values["max-line"]),
   };
 }
 
