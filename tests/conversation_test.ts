@@ -182,3 +182,20 @@ for (const name of ["server", "client"] as const) {
     assert.match(version.stdout.text, new RegExp(`^${name} \\(parley\\) \\d+\\.\\d+\\.\\d+$`));
   });
 }
+
+Deno.test("--keep-open survives a client that breaks the line limit and serves the next", async () => {
+  const { server, port } = await startServer(["127.0.0.1", "0", "-k", "--max-line", "16"]);
+  await using _server = server;
+  {
+    using rude = await Deno.connect({ hostname: "127.0.0.1", port });
+    await writeAll(rude, encoder.encode("x".repeat(100) + "\n"));
+    await server.stderr.waitFor(/^server: 127\.0\.0\.1:\d+ sent a line longer than 16 bytes/);
+  }
+  await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
+  await client.write("polite\n");
+  await server.stdout.waitFor(/^polite$/);
+  server.child.kill("SIGINT");
+  assert.equal((await server.exit()).code, 0);
+  assert.equal((await client.exit()).code, 0);
+  assertClean(server);
+});

@@ -167,3 +167,16 @@ Deno.test("client refuses to send a line over the limit, sends the rest, and exi
   await assertFails(client, 1, "client: 1 line over the 10-byte limit not sent");
   assert.equal(await reader.readLine(), null);
 });
+
+Deno.test("client reports a closed stdout", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  await using client = spawnProgram("client", ["127.0.0.1", String(listener.addr.port)]);
+  using conn = await listener.accept();
+  await client.stdout.cancel();
+  const flood = encoder.encode("flood\n".repeat(10_000));
+  for (let i = 0; i < 50; i++) {
+    const sent = await writeAll(conn, flood).then(() => true, () => false);
+    if (!sent) break;
+  }
+  await assertFails(client, 1, "client: Cannot write to standard output: broken pipe");
+});

@@ -46,8 +46,17 @@ export class LineLog {
   #done: Promise<void>;
   #ended = false;
 
+  #source: StreamSource;
+
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.#done = this.#collect(stream);
+    this.#source = new StreamSource(stream);
+    this.#done = this.#collect();
+  }
+
+  /** Stops reading and closes our end of the pipe, as `| head -1` does. */
+  async cancel(): Promise<void> {
+    await this.#source.cancel();
+    await this.#done;
   }
 
   /** Every line so far. */
@@ -94,8 +103,8 @@ export class LineLog {
     return this.#done;
   }
 
-  async #collect(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const reader = new LineReader(new StreamSource(stream), { maxLineBytes: 16 * 1024 * 1024 });
+  async #collect(): Promise<void> {
+    const reader = new LineReader(this.#source, { maxLineBytes: 16 * 1024 * 1024 });
     try {
       for (let line = await reader.readLine(); line !== null; line = await reader.readLine()) {
         this.#lines.push(line);
