@@ -7,10 +7,17 @@
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { connect } from "./connect.ts";
 import { BusyError, ExitCode } from "./errors.ts";
-import { parseCommandLine, parseDuration, parseMaxLine } from "./options.ts";
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  type CommonOptions,
+  parseCommandLine,
+  parseCommonOptions,
+  parseDuration,
+} from "./options.ts";
 import { PlainView } from "./plain_view.ts";
-import { type CommonOptions, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
-import { runSession, type SessionView } from "./session.ts";
+import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { runSession, type SessionNotice, type SessionView } from "./session.ts";
 
 /** The client's options. */
 export interface ClientOptions extends CommonOptions {
@@ -32,18 +39,19 @@ Usage: client [HOST] [PORT] [options]
        client [HOST:PORT | [IPV6]:PORT] [options]
 
 Connects to HOST (default: localhost) on PORT (default: ${DEFAULT_PORT}). HOST may
-be a name, an IPv4 address or an IPv6 address. You speak first; turns
-alternate. Lines you type go to the server; its lines appear on stdout.
+be a name, an IPv4 address or an IPv6 address. Lines you type go to the
+server; its lines appear on stdout. Turns alternate and you speak first,
+unless --duplex is given.
 
 Options:
-      --host HOST              server to connect to (default: localhost)
-  -p, --port PORT              port to connect to (default: ${DEFAULT_PORT})
-      --connect-timeout TIME   give up connecting after TIME (default: 10s)
-      --max-line SIZE          longest line sent or accepted (default: 64K; up to 16M)
-  -h, --help                   show this help and exit
-  -V, --version                show the version and exit
+      --host HOST      server to connect to (default: localhost)
+  -p, --port PORT      port to connect to (default: ${DEFAULT_PORT})
+      --connect-timeout TIME
+                       give up connecting after TIME (default: 10s)
+${COMMON_HELP}
 
-Ctrl+C, SIGTERM or end of input (Ctrl+D) leaves.
+Ctrl+C or SIGTERM leaves; so does end of input (Ctrl+D), which in --duplex
+mode only ends what you send: the reply is still received.
 
 Exit status: 0 the session ended normally, 1 a runtime failure (cannot
 connect, server busy, connection lost, a line over the limit), 2 bad usage.
@@ -53,9 +61,7 @@ const OPTIONS = {
   host: { type: "string" },
   port: { type: "string", short: "p" },
   "connect-timeout": { type: "string" },
-  "max-line": { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
-  version: { type: "boolean", short: "V", default: false },
+  ...COMMON_OPTIONS,
 } as const;
 
 /**
@@ -67,14 +73,12 @@ export function parseClientArgs(args: string[]): ClientOptions {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
   const endpoint = endpointFromArgs(positionals, values, { allowZeroPort: false });
   return {
-    help: values.help,
-    version: values.version,
+    ...parseCommonOptions(values),
     host: endpoint.host ?? "localhost",
     port: endpoint.port ?? DEFAULT_PORT,
     connectTimeoutMs: values["connect-timeout"] === undefined
       ? DEFAULT_CONNECT_TIMEOUT_MS
       : parseDuration("--connect-timeout", values["connect-timeout"]),
-    maxLineBytes: parseMaxLine(values["max-line"]),
   };
 }
 
@@ -90,6 +94,7 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
   );
   const result = await runSession(conn, context.input, view, {
     speaksFirst: true,
+    mode: options.duplex ? "duplex" : "alternating",
     maxLineBytes: options.maxLineBytes,
     peerName: target,
     signal,
@@ -122,6 +127,11 @@ class FirstLineView implements SessionView {
     return this.#view.peerLine(bytes);
   }
 
+  peerLines(bytes: Uint8Array, lines: number): Promise<void> {
+    this.#firstLine ??= new TextDecoder().decode(bytes.subarray(0, 16));
+    return this.#view.peerLines(bytes, lines);
+  }
+
   flush(): Promise<void> {
     return this.#view.flush();
   }
@@ -130,8 +140,12 @@ class FirstLineView implements SessionView {
     this.#view.turn(mine);
   }
 
-  sent(line: Uint8Array): void {
-    this.#view.sent(line);
+  sent(lines: Uint8Array): void {
+    this.#view.sent(lines);
+  }
+
+  notice(notice: SessionNotice): void {
+    this.#view.notice(notice);
   }
 }
 

@@ -6,11 +6,14 @@
  * queue is bounded: when it holds {@linkcode InputQueueOptions.maxQueuedBytes},
  * reading pauses, and a writer into our stdin waits.
  *
+ * Lines are kept in runs: bulk input of plain ASCII lines is copied in blocks
+ * of up to a buffer's worth, not line by line.
+ *
  * @module
  */
 
 import { isIoError } from "./errors.ts";
-import { type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
+import { byteClass, type ByteSource, LineReader, type LineRun, LineTooLongError } from "./line_reader.ts";
 
 /** Options for {@linkcode InputQueue}. */
 export interface InputQueueOptions {
@@ -22,13 +25,22 @@ export interface InputQueueOptions {
 
 /** Something that happened to the queue. */
 export type InputEvent =
-  /** A line was added, or the input ended. */
+  /** Lines were added, or the input ended. */
   | { kind: "changed" }
   /** A line over the limit was read and dropped; `limit` is in bytes. */
   | { kind: "refused"; limit: number };
 
+/** A source the queue can stop: stdin, or a terminal. */
+export type InputSource = ByteSource & { cancel?(): Promise<void> };
+
 const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
-const NEWLINE = 0x0a;
+const LF = 0x0a;
+
+/**
+ * Bytes that go on the wire as they are: ASCII (so valid UTF-8) except `\r`,
+ * which is dropped before `\n` and so needs a look.
+ */
+const SENDABLE = byteClass((byte) => byte < 0x80 && byte !== 0x0d);
 
 /**
  * Reads lines from a source into a bounded queue, each ready to send as valid
@@ -36,10 +48,13 @@ const NEWLINE = 0x0a;
  * over the limit is refused and reported, and reading carries on after it.
  */
 export class InputQueue {
-  #source: ByteSource & { cancel?(): Promise<void> };
+  #source: InputSource;
   #reader: LineReader;
   #maxQueuedBytes: number;
-  #lines: Uint8Array[] = [];
+  /** Queued runs are `#runs[#head…]`; the head moves instead of shifting. */
+  #runs: (LineRun | undefined)[] = [];
+  #head = 0;
+  #queuedLines = 0;
   #queuedBytes = 0;
   #ended = false;
   #refused = 0;
@@ -51,7 +66,7 @@ export class InputQueue {
   #encoder = new TextEncoder();
 
   /** Creates a queue over `source`; call {@linkcode start} to begin reading. */
-  constructor(source: ByteSource & { cancel?(): Promise<void> }, options: InputQueueOptions) {
+  constructor(source: InputSource, options: InputQueueOptions) {
     this.#source = source;
     this.#reader = new LineReader(source, { maxLineBytes: options.maxLineBytes });
     this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
@@ -59,7 +74,7 @@ export class InputQueue {
 
   /** Number of lines waiting to be sent. */
   get queued(): number {
-    return this.#lines.length;
+    return this.#queuedLines;
   }
 
   /** True once the input has ended (every queued line is still available). */
@@ -85,16 +100,37 @@ export class InputQueue {
 
   /** Takes the oldest line, with its `\n`, or `undefined` when there is none. */
   shift(): Uint8Array | undefined {
-    const line = this.#lines.shift();
-    if (line !== undefined) this.#release(line.length);
+    const run = this.#runs[this.#head];
+    if (run === undefined) return undefined;
+    if (run.lines === 1) return this.shiftRun()!.bytes;
+    const end = run.bytes.indexOf(LF) + 1;
+    const line = run.bytes.subarray(0, end);
+    run.bytes = run.bytes.subarray(end);
+    run.lines--;
+    this.#taken(1, end);
     return line;
+  }
+
+  /** Takes the oldest run of lines, each with its `\n`, or `undefined` when there is none. */
+  shiftRun(): LineRun | undefined {
+    const run = this.#runs[this.#head];
+    if (run === undefined) return undefined;
+    this.#runs[this.#head++] = undefined;
+    // Drop the consumed front now and then, in one go: O(1) per run.
+    if (this.#head >= 1024 && this.#head * 2 >= this.#runs.length) {
+      this.#runs.splice(0, this.#head);
+      this.#head = 0;
+    }
+    this.#taken(run.lines, run.bytes.length);
+    return run;
   }
 
   /** Drops every queued line and returns how many there were. */
   clear(): number {
-    const count = this.#lines.length;
-    this.#lines = [];
-    this.#release(this.#queuedBytes);
+    const count = this.#queuedLines;
+    this.#runs = [];
+    this.#head = 0;
+    this.#taken(count, this.#queuedBytes);
     return count;
   }
 
@@ -110,7 +146,14 @@ export class InputQueue {
     for (const listener of this.#listeners) listener(event);
   }
 
-  #release(bytes: number): void {
+  #push(bytes: Uint8Array, lines: number): void {
+    this.#runs.push({ bytes, lines });
+    this.#queuedLines += lines;
+    this.#queuedBytes += bytes.length;
+  }
+
+  #taken(lines: number, bytes: number): void {
+    this.#queuedLines -= lines;
     this.#queuedBytes -= bytes;
     if (this.#queuedBytes < this.#maxQueuedBytes) {
       this.#room?.resolve();
@@ -118,7 +161,13 @@ export class InputQueue {
     }
   }
 
+  #refuse(): void {
+    this.#refused++;
+    this.#emit({ kind: "refused", limit: this.#reader.maxLineBytes });
+  }
+
   async #run(): Promise<void> {
+    const reader = this.#reader;
     try {
       while (!this.#closed) {
         if (this.#queuedBytes >= this.#maxQueuedBytes) {
@@ -126,24 +175,31 @@ export class InputQueue {
           await this.#room.promise;
           continue;
         }
-        let bytes: Uint8Array | null;
+        const run = reader.tryReadPlainLines(SENDABLE);
+        if (run !== undefined) {
+          this.#push(run.bytes.slice(), run.lines);
+          this.#emit({ kind: "changed" });
+          continue;
+        }
+        let line: Uint8Array | null | undefined;
         try {
-          bytes = await this.#reader.readLineBytes();
+          line = reader.tryReadLineBytes();
         } catch (error) {
           if (!(error instanceof LineTooLongError)) throw error;
-          this.#refused++;
-          this.#emit({ kind: "refused", limit: error.limit });
+          this.#refuse();
           continue;
         }
-        if (bytes === null) break;
-        const line = this.#toWire(bytes);
         if (line === undefined) {
-          this.#refused++;
-          this.#emit({ kind: "refused", limit: this.#reader.maxLineBytes });
+          await reader.fill();
           continue;
         }
-        this.#lines.push(line);
-        this.#queuedBytes += line.length;
+        if (line === null) break;
+        const wire = this.#toWire(line);
+        if (wire === undefined) {
+          this.#refuse();
+          continue;
+        }
+        this.#push(wire, 1);
         this.#emit({ kind: "changed" });
       }
     } catch (error) {
@@ -155,23 +211,16 @@ export class InputQueue {
     this.#emit({ kind: "changed" });
   }
 
-  /** Copies line bytes into a new `\n`-terminated UTF-8 line, or `undefined` if too long. */
+  /**
+   * Makes one line ready to send: valid UTF-8 (invalid bytes become U+FFFD)
+   * and a `\n`. Returns `undefined` when that makes it too long.
+   */
   #toWire(bytes: Uint8Array): Uint8Array | undefined {
-    let text = bytes;
-    if (!isAscii(bytes)) {
-      text = this.#encoder.encode(this.#decoder.decode(bytes));
-      if (text.length > this.#reader.maxLineBytes) return undefined;
-    }
+    const text = this.#encoder.encode(this.#decoder.decode(bytes));
+    if (text.length > this.#reader.maxLineBytes) return undefined;
     const line = new Uint8Array(text.length + 1);
     line.set(text);
-    line[text.length] = NEWLINE;
+    line[text.length] = LF;
     return line;
   }
-}
-
-function isAscii(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] >= 0x80) return false;
-  }
-  return true;
 }

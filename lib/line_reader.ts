@@ -29,6 +29,24 @@ const MIN_BUFFER_BYTES = 16 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** A run of complete lines taken at once: their bytes, each line ending in `\n`. */
+export interface LineRun {
+  /** The lines with their `\n` terminators; a view valid until the next call. */
+  bytes: Uint8Array;
+  /** How many lines `bytes` holds. */
+  lines: number;
+}
+
+/**
+ * Makes a byte class for {@linkcode LineReader.tryReadPlainLines}: a table
+ * with 1 for every byte `accept` takes. `\n` is never part of the class.
+ */
+export function byteClass(accept: (byte: number) => boolean): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let byte = 0; byte < 256; byte++) table[byte] = byte !== LF && accept(byte) ? 1 : 0;
+  return table;
+}
+
 /** A line longer than the limit was seen. */
 export class LineTooLongError extends Error {
   /** The limit that was broken, in bytes. */
@@ -61,6 +79,11 @@ export class LineReader {
   #end = 0;
   /** `#buf[#start, #scanned)` is known to hold no `\n`. */
   #scanned = 0;
+  /**
+   * What {@linkcode tryReadPlainLines} knows of the line at `#start`: that
+   * its first n bytes are plain (n >= 0), or that it is not plain (-1).
+   */
+  #plainChecked = 0;
   #eof = false;
   #skipping = false;
   #terminated = true;
@@ -114,6 +137,7 @@ export class LineReader {
         const lineEnd = this.#scanned + newline;
         const lineStart = this.#start;
         this.#start = this.#scanned = lineEnd + 1;
+        this.#plainChecked = 0;
         if (this.#skipping) {
           this.#skipping = false;
           continue;
@@ -127,10 +151,18 @@ export class LineReader {
       }
       this.#scanned = this.#end;
       if (this.#skipping) {
-        this.#start = this.#end = this.#scanned = 0;
+        this.#start =
+          this.#end =
+          this.#scanned =
+          this.#plainChecked =
+            0;
       } else if (this.#certainlyTooLong()) {
         this.#skipping = true;
-        this.#start = this.#end = this.#scanned = 0;
+        this.#start =
+          this.#end =
+          this.#scanned =
+          this.#plainChecked =
+            0;
         throw new LineTooLongError(this.#maxLineBytes);
       }
       if (!this.#eof) return undefined;
@@ -139,9 +171,62 @@ export class LineReader {
       const lineStart = this.#start;
       const contentEnd = buf[this.#end - 1] === CR ? this.#end - 1 : this.#end;
       this.#start = this.#scanned = this.#end;
+      this.#plainChecked = 0;
       this.#terminated = false;
       return buf.subarray(lineStart, contentEnd);
     }
+  }
+
+  /**
+   * Takes, without reading, the longest run of buffered complete lines that
+   * can pass through unchanged: every byte in `plain` (see
+   * {@linkcode byteClass}), a bare `\n` at the end of each, and each within
+   * the limit. Returns `undefined` when the next buffered line is not such a
+   * line, or is not complete: then use {@linkcode tryReadLineBytes}.
+   *
+   * This is the fast path for bulk traffic: one pass over the bytes, and one
+   * result for up to a whole buffer of lines.
+   */
+  tryReadPlainLines(plain: Uint8Array): LineRun | undefined {
+    if (this.#skipping || this.#plainChecked < 0) return undefined;
+    const buf = this.#buf;
+    const end = this.#end;
+    const limit = this.#maxLineBytes;
+    let lineStart = this.#start;
+    let lines = 0;
+    let stopped = false;
+    // Bytes of the first line checked by an earlier call need no second look.
+    let i = this.#start + this.#plainChecked;
+    for (; i < end; i++) {
+      const byte = buf[i];
+      if (byte === LF) {
+        if (i - lineStart > limit) {
+          stopped = true;
+          break;
+        }
+        lines++;
+        lineStart = i + 1;
+      } else if (plain[byte] === 0) {
+        stopped = true;
+        break;
+      }
+    }
+    // lineStart is now where the first line not taken begins.
+    this.#plainChecked = stopped ? -1 : i - lineStart;
+    if (lines === 0) return undefined;
+    const run = buf.subarray(this.#start, lineStart);
+    this.#start = this.#scanned = lineStart;
+    this.#terminated = true;
+    return { bytes: run, lines };
+  }
+
+  /**
+   * Reads more bytes from the source into the buffer. Resolves to `false` once
+   * the source has ended. Use it when both `tryRead…` methods need a read.
+   */
+  async fill(): Promise<boolean> {
+    if (!this.#eof) await this.#fill();
+    return !this.#eof;
   }
 
   /**

@@ -33,6 +33,62 @@ export function parseSize(option: string, text: string, min: number, max: number
   return bytes;
 }
 
+/** Options every program has. */
+export interface CommonOptions {
+  /** `--help`: print usage and exit. */
+  help: boolean;
+  /** `--version`: print the version and exit. */
+  version: boolean;
+  /** `--max-line`: longest line sent or accepted, in bytes. */
+  maxLineBytes: number;
+  /** `--duplex`: send and receive at any time instead of taking turns. */
+  duplex: boolean;
+  /** `--name`: how the other side is shown on a terminal, instead of its address. */
+  name: string | undefined;
+  /** `--timestamps`: show the time of each message on a terminal. */
+  timestamps: boolean;
+}
+
+/** The option specs behind {@linkcode CommonOptions}, for `parseArgs`. */
+export const COMMON_OPTIONS = {
+  "max-line": { type: "string" },
+  duplex: { type: "boolean", default: false },
+  name: { type: "string" },
+  timestamps: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  version: { type: "boolean", short: "V", default: false },
+} as const;
+
+/** The help lines for {@linkcode COMMON_OPTIONS}. */
+export const COMMON_HELP = `\
+      --duplex         send and receive at any time instead of taking turns
+      --name LABEL     on a terminal, show the other side as LABEL (not sent)
+      --timestamps     on a terminal, show the time of each message
+      --max-line SIZE  longest line sent or accepted (default: 64K; up to 16M)
+  -h, --help           show this help and exit
+  -V, --version        show the version and exit`;
+
+/**
+ * Reads the values of {@linkcode COMMON_OPTIONS}.
+ *
+ * @throws {UsageError} when one is wrong.
+ */
+export function parseCommonOptions(
+  values: { "max-line"?: string; duplex: boolean; name?: string; timestamps: boolean; help: boolean; version: boolean },
+): CommonOptions {
+  if (values.name !== undefined && !/^[^\p{Cc}\p{Cf}]{1,64}$/u.test(values.name)) {
+    throw new UsageError(`Invalid --name ${JSON.stringify(values.name)}: expected 1 to 64 printable characters`);
+  }
+  return {
+    help: values.help,
+    version: values.version,
+    maxLineBytes: parseMaxLine(values["max-line"]),
+    duplex: values.duplex,
+    name: values.name,
+    timestamps: values.timestamps,
+  };
+}
+
 /**
  * Reads `--max-line`, or gives the default when it is absent.
  *

@@ -8,7 +8,7 @@
 import { BufferedWriter, type ByteSink } from "./buffered_writer.ts";
 import { describeOsError, isIoError, OutputError } from "./errors.ts";
 import { escapeControls, isPlainAscii } from "./render.ts";
-import type { SessionView } from "./session.ts";
+import type { SessionNotice, SessionView } from "./session.ts";
 import type { StatusWriter } from "./status_writer.ts";
 
 /** Options for {@linkcode PlainView}. */
@@ -39,18 +39,12 @@ export class PlainView implements SessionView {
   /** Writes one line from the peer, with control characters made visible. */
   async peerLine(bytes: Uint8Array): Promise<void> {
     const safe = isPlainAscii(bytes) ? bytes : this.#encoder.encode(escapeControls(this.#decoder.decode(bytes)));
-    if (this.#options.interactive) {
-      // Keep the peer's line off the line of a prompt shown on stderr.
-      this.#status.endLine();
-      await this.#status.flushed();
-    }
-    try {
-      await this.#out.write(safe);
-      await this.#out.write(NEWLINE);
-    } catch (error) {
-      throw outputError(error);
-    }
-    if (this.#options.interactive) await this.flush();
+    await this.#output(safe, NEWLINE);
+  }
+
+  /** Writes a run of plain lines as they are. */
+  async peerLines(bytes: Uint8Array, _lines: number): Promise<void> {
+    await this.#output(bytes);
   }
 
   /** Writes out the lines still buffered. */
@@ -62,14 +56,38 @@ export class PlainView implements SessionView {
     }
   }
 
+  async #output(...parts: Uint8Array[]): Promise<void> {
+    if (this.#options.interactive) {
+      // Keep the peer's lines off the line of a prompt shown on stderr.
+      this.#status.endLine();
+      await this.#status.flushed();
+    }
+    try {
+      for (const part of parts) await this.#out.write(part);
+    } catch (error) {
+      throw outputError(error);
+    }
+    if (this.#options.interactive) await this.flush();
+  }
+
   /** Shows a prompt on our turn and a waiting line on theirs, to a person only. */
   turn(mine: boolean): void {
     if (!this.#options.interactive) return;
     this.#status.write(mine ? "your turn> " : `waiting for ${this.#options.peerName}…\n`);
   }
 
+  /** Reports the end of one direction of a duplex conversation on the status stream. */
+  notice(notice: SessionNotice): void {
+    const peer = this.#options.peerName;
+    this.#status.line(
+      notice === "peer-finished"
+        ? `${peer} finished sending${this.#options.interactive ? "; Ctrl+D when you are done too" : ""}`
+        : `end of input: everything sent; still receiving from ${peer}`,
+    );
+  }
+
   /** The terminal already echoed what was typed, and the Enter that ended it. */
-  sent(_line: Uint8Array): void {
+  sent(_lines: Uint8Array): void {
     if (this.#options.interactive) this.#status.lineEnded();
   }
 }

@@ -11,6 +11,7 @@
 import { type ByteSink, writeAll } from "./buffered_writer.ts";
 import { ExitCode, ParleyError, RefusedLinesError, UsageError } from "./errors.ts";
 import { InputQueue } from "./input_queue.ts";
+import type { CommonOptions } from "./options.ts";
 import type { SessionResult } from "./session.ts";
 import { StatusWriter } from "./status_writer.ts";
 import { StreamSource } from "./stream_source.ts";
@@ -24,16 +25,6 @@ export interface StdStreams {
   stdout: ByteSink & { isTerminal(): boolean };
   /** Prompts, status and errors. */
   stderr: ByteSink & { isTerminal(): boolean };
-}
-
-/** Options every program has. */
-export interface CommonOptions {
-  /** `--help`: print usage and exit. */
-  help: boolean;
-  /** `--version`: print the version and exit. */
-  version: boolean;
-  /** `--max-line`: longest line sent or accepted, in bytes. */
-  maxLineBytes: number;
 }
 
 /** What a program runs with. */

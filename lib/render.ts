@@ -12,6 +12,8 @@
  * @module
  */
 
+import { byteClass } from "./line_reader.ts";
+
 /**
  * Characters that are not shown as themselves: C0 except tab, DEL, C1, the
  * Arabic letter mark, LRM/RLM, line and paragraph separators, bidi embeddings,
@@ -33,13 +35,15 @@ export function escapeControls(text: string): string {
 }
 
 /**
- * True when `bytes` are printable ASCII or tab only, so they can be written to
- * a terminal as they are, without decoding and escaping.
+ * The bytes that can be written to a terminal as they are, without decoding
+ * and escaping: printable ASCII and tab (a {@linkcode byteClass}).
  */
+export const PLAIN_TEXT: Uint8Array = byteClass((byte) => (byte >= 0x20 && byte <= 0x7e) || byte === 0x09);
+
+/** True when every byte of `bytes` is in {@linkcode PLAIN_TEXT}. */
 export function isPlainAscii(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if ((b < 0x20 && b !== 0x09) || b > 0x7e) return false;
+    if (PLAIN_TEXT[bytes[i]] === 0) return false;
   }
   return true;
 }

@@ -9,9 +9,9 @@ import { Acceptor } from "./acceptor.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { ConnectionLostError, ExitCode, ProtocolError } from "./errors.ts";
 import { listen } from "./listen.ts";
-import { parseCommandLine, parseMaxLine } from "./options.ts";
+import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommandLine, parseCommonOptions } from "./options.ts";
 import { PlainView } from "./plain_view.ts";
-import { type CommonOptions, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { runSession } from "./session.ts";
 
 /** The server's options. */
@@ -31,19 +31,19 @@ Usage: server [HOST] [PORT] [options]
        server [HOST:PORT | [IPV6]:PORT] [options]
 
 Listens on HOST and PORT: by default on every interface, IPv6 and IPv4
-(dual-stack [::]), on port ${DEFAULT_PORT}. The client speaks first; turns alternate.
-Lines you type go to the client; the client's lines appear on stdout.
+(dual-stack [::]), on port ${DEFAULT_PORT}. Lines you type go to the client; the
+client's lines appear on stdout. Turns alternate and the client speaks
+first, unless --duplex is given.
 
 Options:
-      --host HOST       address to listen on (default: every interface)
-  -p, --port PORT       port to listen on (default: ${DEFAULT_PORT}; 0 picks a free port)
-  -k, --keep-open       after a session ends, wait for the next client
-      --max-line SIZE   longest line sent or accepted (default: 64K; up to 16M)
-  -h, --help            show this help and exit
-  -V, --version         show the version and exit
+      --host HOST      address to listen on (default: every interface)
+  -p, --port PORT      port to listen on (default: ${DEFAULT_PORT}; 0 picks a free port)
+  -k, --keep-open      after a session ends, wait for the next client
+${COMMON_HELP}
 
 While a session runs, other clients get a line starting with "busy" and
-are disconnected. Ctrl+C, SIGTERM or end of input (Ctrl+D) leaves.
+are disconnected. Ctrl+C or SIGTERM leaves; so does end of input (Ctrl+D),
+which in --duplex mode only ends what you send.
 
 Exit status: 0 the session ended normally, 1 a runtime failure (cannot
 listen, connection lost, a line over the limit), 2 bad usage.
@@ -53,9 +53,7 @@ const OPTIONS = {
   host: { type: "string" },
   port: { type: "string", short: "p" },
   "keep-open": { type: "boolean", short: "k", default: false },
-  "max-line": { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
-  version: { type: "boolean", short: "V", default: false },
+  ...COMMON_OPTIONS,
 } as const;
 
 /**
@@ -67,12 +65,10 @@ export function parseServerArgs(args: string[]): ServerOptions {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
   const endpoint = endpointFromArgs(positionals, values, { allowZeroPort: true });
   return {
-    help: values.help,
-    version: values.version,
+    ...parseCommonOptions(values),
     host: endpoint.host,
     port: endpoint.port ?? DEFAULT_PORT,
     keepOpen: values["keep-open"],
-    maxLineBytes: parseMaxLine(values["max-line"]),
   };
 }
 
@@ -108,6 +104,7 @@ async function serve(options: ServerOptions, context: ProgramContext): Promise<n
         const view = new PlainView(context.stdout, status, { interactive: context.interactive, peerName });
         const result = await runSession(conn, input, view, {
           speaksFirst: false,
+          mode: options.duplex ? "duplex" : "alternating",
           maxLineBytes: options.maxLineBytes,
           peerName,
           signal,

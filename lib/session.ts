@@ -1,15 +1,19 @@
 /**
  * One conversation over one connection, shared by the server and the client.
  *
- * Turns alternate as in the original send/receive chain: the side that speaks
- * first sends one line, then waits for a line from the other side, and so on.
- * The connection is read at all times, so lines that arrive out of turn (a
- * netcat peer may send several) are shown at once, and a peer that leaves is
- * noticed at once. Lines typed out of turn wait in the {@linkcode InputQueue}
- * and go out one per turn, in order.
+ * In the default **alternating** mode, turns alternate as in the original
+ * send/receive chain: the side that speaks first sends one line, then waits
+ * for a line from the other side, and so on. Lines typed out of turn wait in
+ * the {@linkcode InputQueue} and go out one per turn, in order.
  *
- * The session ends when the peer leaves, when our input ends (after every
- * queued line is sent), when `signal` aborts (Ctrl+C, SIGTERM), or on an error.
+ * In **duplex** mode either side sends whenever it likes. At the end of our
+ * input we close only our sending direction (half-close) and keep receiving
+ * until the peer is done too; when the peer finishes first, we keep sending.
+ *
+ * In both modes the connection is read at all times, so lines are shown as
+ * they arrive and a peer that leaves is noticed at once. The session ends when
+ * the peer leaves, when our input ends (after every queued line is sent),
+ * when `signal` aborts (Ctrl+C, SIGTERM), or on an error.
  *
  * @module
  */
@@ -18,6 +22,7 @@ import { BufferedWriter } from "./buffered_writer.ts";
 import { ConnectionLostError, describeOsError, ParleyError, ProtocolError } from "./errors.ts";
 import type { InputEvent, InputQueue } from "./input_queue.ts";
 import { LineReader, LineTooLongError } from "./line_reader.ts";
+import { PLAIN_TEXT } from "./render.ts";
 import { sleep } from "./sleep.ts";
 
 /** What the session shows to the person at this end. */
@@ -28,18 +33,38 @@ export interface SessionView {
    * during the call. Resolves once the view has accepted the line.
    */
   peerLine(bytes: Uint8Array): Promise<void>;
+  /**
+   * Shows a run of `lines` lines from the peer, each ending in `\n`, known to
+   * hold only {@linkcode PLAIN_TEXT}: safe as they are. The bytes are only
+   * valid during the call. Resolves once the view has accepted them.
+   */
+  peerLines(bytes: Uint8Array, lines: number): Promise<void>;
   /** Writes out anything the view still holds. */
   flush(): Promise<void>;
   /** Tells whose turn it is now. */
   turn(mine: boolean): void;
-  /** Reports that a line of ours (with its `\n`) went out. */
-  sent(line: Uint8Array): void;
+  /** Reports that lines of ours (each with its `\n`) went out. */
+  sent(lines: Uint8Array): void;
+  /** Reports a change in a duplex conversation. */
+  notice(notice: SessionNotice): void;
 }
+
+/** How the two sides take turns. */
+export type SessionMode = "alternating" | "duplex";
+
+/** Changes in a duplex conversation that a person may want to know about. */
+export type SessionNotice =
+  /** The peer closed its sending direction; our lines still go to it. */
+  | "peer-finished"
+  /** Our input ended and every line went out; we still receive. */
+  | "finished-sending";
 
 /** Options for {@linkcode runSession}. */
 export interface SessionOptions {
   /** True for the side that speaks first (the client). */
   speaksFirst: boolean;
+  /** How the sides take turns; alternating by default. */
+  mode?: SessionMode;
   /** Longest line accepted from the peer, in bytes. */
   maxLineBytes: number;
   /** How the peer is named in messages, for example `[::1]:4747`. */
@@ -103,6 +128,9 @@ class Session {
   #state: "open" | "leaving" | "closed" = "open";
   #outcome = Promise.withResolvers<Outcome>();
   #sending: Promise<void> | undefined;
+  #duplex: boolean;
+  #writeClosed = false;
+  #peerDone = false;
   #sent = 0;
   #received = 0;
 
@@ -114,6 +142,7 @@ class Session {
     this.#reader = new LineReader(conn, { maxLineBytes: options.maxLineBytes });
     this.#writer = new BufferedWriter(conn);
     this.#myTurn = options.speaksFirst;
+    this.#duplex = options.mode === "duplex";
   }
 
   async run(): Promise<SessionResult> {
@@ -126,7 +155,7 @@ class Session {
     const receiving = this.#receive();
     if (signal?.aborted) onAbort();
     this.#step();
-    if (this.#sending === undefined) this.#view.turn(this.#myTurn);
+    if (!this.#duplex && this.#sending === undefined) this.#view.turn(this.#myTurn);
 
     const outcome = await this.#outcome.promise;
     unsubscribe();
@@ -154,58 +183,103 @@ class Session {
     this.#outcome.resolve(outcome);
   }
 
-  /** Sends the next queued line if it is our turn, or ends when input is done. */
+  /** Sends what may be sent now, or ends our part when input is done. */
   #step(): void {
     if (this.#state !== "open" || this.#sending) return;
     if (this.#input.queued === 0) {
-      if (this.#input.ended) this.#finish({ end: "input-ended" });
+      if (!this.#input.ended) return;
+      if (this.#duplex) this.#sending = this.#finishSending();
+      else this.#finish({ end: "input-ended" });
+      return;
+    }
+    if (this.#duplex) {
+      this.#sending = this.#sendQueued(false);
       return;
     }
     if (!this.#myTurn) return;
-    const line = this.#input.shift()!;
     this.#myTurn = false;
-    this.#sending = this.#send(line);
+    this.#sending = this.#sendQueued(true);
   }
 
-  async #send(line: Uint8Array): Promise<void> {
+  /**
+   * Sends the oldest queued line, or every queued line, coalesced into few
+   * writes. Waiting for the socket to take them is what holds a fast writer
+   * back.
+   */
+  async #sendQueued(oneLine: boolean): Promise<void> {
     try {
-      await this.#writer.write(line);
+      while (this.#state === "open") {
+        const run = oneLine ? { bytes: this.#input.shift(), lines: 1 } : this.#input.shiftRun();
+        if (run?.bytes === undefined) break;
+        await this.#writer.write(run.bytes);
+        this.#sent += run.lines;
+        this.#view.sent(run.bytes);
+        if (oneLine) break;
+      }
       await this.#writer.flush();
     } catch (error) {
       this.#sending = undefined;
       if (this.#state === "open") this.#finish({ error: this.#translate(error) });
       return;
     }
-    this.#sent++;
     this.#sending = undefined;
-    this.#view.sent(line);
     if (this.#state !== "open") return;
-    if (!this.#myTurn) this.#view.turn(false);
+    if (!this.#duplex && !this.#myTurn) this.#view.turn(false);
     this.#step();
   }
 
+  /** Duplex: all our lines are out; close our direction and keep receiving. */
+  async #finishSending(): Promise<void> {
+    try {
+      await this.#closeWrite();
+    } catch (error) {
+      this.#sending = undefined;
+      if (this.#state === "open") this.#finish({ error: this.#translate(error) });
+      return;
+    }
+    this.#sending = undefined;
+    if (this.#state !== "open") return;
+    if (this.#peerDone) this.#finish({ end: "input-ended" });
+    else this.#view.notice("finished-sending");
+  }
+
   async #receive(): Promise<void> {
+    const reader = this.#reader;
     try {
       for (;;) {
-        let line = this.#reader.tryReadLineBytes();
-        if (line === undefined) {
-          await this.#view.flush();
-          line = await this.#reader.readLineBytes();
+        // Plain lines pass in runs; any other line is shown on its own.
+        const run = reader.tryReadPlainLines(PLAIN_TEXT);
+        let count = 1;
+        if (run !== undefined) {
+          count = run.lines;
+          await this.#view.peerLines(run.bytes, run.lines);
+        } else {
+          const line = reader.tryReadLineBytes();
+          if (line === undefined) {
+            await this.#view.flush();
+            await reader.fill();
+            continue;
+          }
+          if (line === null) break;
+          await this.#view.peerLine(line);
         }
-        if (line === null) {
-          if (this.#state === "open") await this.#checkNotReset();
-          break;
-        }
-        this.#received++;
-        await this.#view.peerLine(line);
-        if (!this.#myTurn && this.#state === "open") {
+        this.#received += count;
+        if (!this.#duplex && !this.#myTurn && this.#state === "open") {
           this.#myTurn = true;
           this.#step();
           // A queued line may have gone out at once; then it is theirs again.
           if (this.#myTurn) this.#view.turn(true);
         }
       }
-      this.#finish({ end: "peer-left" });
+      // Once we have closed our direction, the probe cannot work.
+      if (this.#state === "open" && !this.#writeClosed) await this.#checkNotReset();
+      if (this.#duplex && !this.#writeClosed && this.#state === "open") {
+        // The peer is done sending but may still read: we go on until we are done.
+        this.#peerDone = true;
+        this.#view.notice("peer-finished");
+      } else {
+        this.#finish({ end: "peer-left" });
+      }
     } catch (error) {
       // Once we have closed the connection, a pending read fails: expected.
       if (this.#state !== "closed") this.#finish({ error: this.#translate(error) });
@@ -234,7 +308,7 @@ class Session {
     const linger = sleep(this.#options.lingerMs ?? DEFAULT_LINGER_MS);
     try {
       await Promise.race([this.#sending, linger.promise]);
-      await this.#conn.closeWrite();
+      await this.#closeWrite();
       // Reading on until the peer closes too avoids a reset that could destroy
       // our last line before the peer reads it.
       await Promise.race([receiving, linger.promise]);
@@ -243,6 +317,12 @@ class Session {
     } finally {
       linger.cancel();
     }
+  }
+
+  async #closeWrite(): Promise<void> {
+    if (this.#writeClosed) return;
+    this.#writeClosed = true;
+    await this.#conn.closeWrite();
   }
 
   #close(): void {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LineReader, LineTooLongError } from "../lib/line_reader.ts";
+import { byteClass, LineReader, LineTooLongError } from "../lib/line_reader.ts";
 import { ChunkSource } from "./support/net.ts";
 
 const encoder = new TextEncoder();
@@ -140,4 +140,88 @@ Deno.test("line reader rejects a limit that is not a positive integer", () => {
   for (const maxLineBytes of [0, -1, 1.5, NaN]) {
     assert.throws(() => new LineReader(new ChunkSource([]), { maxLineBytes }), RangeError);
   }
+});
+
+const LOWERCASE = byteClass((byte) => byte >= 0x61 && byte <= 0x7a);
+
+/** Reads like the session does: runs of plain lines first, single lines otherwise. */
+async function readAllWithRuns(chunks: Iterable<Uint8Array | string>, maxLineBytes = 64): Promise<Event[]> {
+  const reader = new LineReader(new ChunkSource(chunks), { maxLineBytes, minBufferBytes: 1 });
+  const decoder = new TextDecoder();
+  const events: Event[] = [];
+  for (;;) {
+    const run = reader.tryReadPlainLines(LOWERCASE);
+    if (run !== undefined) {
+      const lines = decoder.decode(run.bytes).split("\n");
+      assert.equal(lines.pop(), "");
+      assert.equal(lines.length, run.lines);
+      events.push(...lines);
+      continue;
+    }
+    let line: Uint8Array | null | undefined;
+    try {
+      line = reader.tryReadLineBytes();
+    } catch (error) {
+      if (!(error instanceof LineTooLongError)) throw error;
+      events.push({ tooLong: error.limit });
+      continue;
+    }
+    if (line === undefined) {
+      await reader.fill();
+      continue;
+    }
+    if (line === null) return events;
+    const text = reader.decode(line);
+    events.push(reader.terminated ? text : { unterminated: text });
+  }
+}
+
+Deno.test("line reader gives the same lines in runs as one by one, however the input is cut", async () => {
+  const input = encoder.encode(
+    `abc\ndef\nghi\r\nUPPER\nxyz\n${"q".repeat(20)}\nok\n\n${"w".repeat(16)}\nsé\nend`,
+  );
+  const expected = await readAll([input], 16);
+  assert.deepEqual(expected, [
+    "abc",
+    "def",
+    "ghi",
+    "UPPER",
+    "xyz",
+    { tooLong: 16 },
+    "ok",
+    "",
+    "w".repeat(16),
+    "sé",
+    { unterminated: "end" },
+  ]);
+  for (const chunks of splits(input)) assert.deepEqual(await readAllWithRuns(chunks, 16), expected);
+});
+
+Deno.test("line reader takes a whole buffer of plain lines as one run", async () => {
+  const reader = new LineReader(new ChunkSource(["one\ntwo\nthree\nfour"]), { maxLineBytes: 10 });
+  await reader.fill();
+  const run = reader.tryReadPlainLines(LOWERCASE);
+  assert.equal(new TextDecoder().decode(run!.bytes), "one\ntwo\nthree\n");
+  assert.equal(run!.lines, 3);
+  assert.equal(reader.tryReadPlainLines(LOWERCASE), undefined);
+  assert.equal(await reader.readLine(), "four");
+});
+
+Deno.test("line reader does not rescan a long unfinished plain line on every read", async () => {
+  // A 64 KiB line in 64-byte chunks: rescanning it on each read would look at
+  // about 32 million bytes; scanning once looks at each byte once.
+  let lookups = 0;
+  const counting = new Proxy(LOWERCASE, {
+    get(target, key) {
+      if (typeof key === "string" && /^\d+$/.test(key)) lookups++;
+      return Reflect.get(target, key);
+    },
+  });
+  const chunk = new Uint8Array(64).fill(0x61);
+  const chunks = [...Array.from({ length: 1024 }, () => chunk), encoder.encode("\n")];
+  const reader = new LineReader(new ChunkSource(chunks), { maxLineBytes: 64 * 1024 });
+  let run;
+  while ((run = reader.tryReadPlainLines(counting)) === undefined) await reader.fill();
+  assert.equal(run.bytes.length, 64 * 1024 + 1);
+  assert.ok(lookups <= 64 * 1024, `${lookups} byte lookups for a line of ${64 * 1024} bytes`);
 });

@@ -6,7 +6,7 @@ import { type ByteSource, LineReader } from "../lib/line_reader.ts";
 import { PlainView } from "../lib/plain_view.ts";
 import { runSession, type SessionOptions, type SessionResult } from "../lib/session.ts";
 import { StatusWriter } from "../lib/status_writer.ts";
-import { ChunkSource, connectedPair, LOOPBACKS, MemorySink, PushSource } from "./support/net.ts";
+import { ChunkSource, connectedPair, LOOPBACKS, MemorySink, NumberedLinesSource, PushSource } from "./support/net.ts";
 
 const encoder = new TextEncoder();
 
@@ -188,4 +188,99 @@ Deno.test("session refuses an over-long line of ours and sends the next", async 
   pair.server.close();
   await finish(client);
   assert.equal(client.input.refused, 1);
+});
+
+function numbered(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => String(i));
+}
+
+for (const hostname of LOOPBACKS) {
+  Deno.test(`duplex sides send many lines both ways at once over ${hostname}`, async () => {
+    using pair = await connectedPair(hostname);
+    const client = startSide(pair.client, new NumberedLinesSource(20_000), { speaksFirst: true, mode: "duplex" });
+    const server = startSide(pair.server, new NumberedLinesSource(15_000), { speaksFirst: false, mode: "duplex" });
+    const [clientResult, serverResult] = await Promise.all([finish(client), finish(server)]);
+    assert.deepEqual(lines(server.stdout), numbered(20_000));
+    assert.deepEqual(lines(client.stdout), numbered(15_000));
+    assert.deepEqual([clientResult.sent, clientResult.received], [20_000, 15_000]);
+    assert.deepEqual([serverResult.sent, serverResult.received], [15_000, 20_000]);
+  });
+}
+
+Deno.test("duplex end of input closes only our direction: a reply sent after it still arrives", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const client = startSide(pair.client, new ChunkSource(["question 1\nquestion 2\n"]), {
+    speaksFirst: true,
+    mode: "duplex",
+  });
+  const peer = new LineReader(pair.server, { maxLineBytes: 100 });
+  assert.deepEqual([await peer.readLine(), await peer.readLine(), await peer.readLine()], [
+    "question 1",
+    "question 2",
+    null,
+  ]);
+  // Well after the client's end of input, the answer goes back.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await writeAll(pair.server, encoder.encode("answer 1\nanswer 2\n"));
+  pair.server.close();
+  const result = await finish(client);
+  assert.deepEqual(lines(client.stdout), ["answer 1", "answer 2"]);
+  assert.equal(result.end, "peer-left");
+});
+
+Deno.test("duplex: when the peer finishes first, our lines still go out until our input ends", async () => {
+  using pair = await connectedPair("::1");
+  const source = new PushSource();
+  const client = startSide(pair.client, source, { speaksFirst: true, mode: "duplex" });
+  await writeAll(pair.server, encoder.encode("I am done talking\n"));
+  await pair.server.closeWrite();
+  const peer = new LineReader(pair.server, { maxLineBytes: 100 });
+  source.push("but I am not\n");
+  assert.equal(await peer.readLine(), "but I am not");
+  source.push("one more\n");
+  assert.equal(await peer.readLine(), "one more");
+  source.end();
+  assert.equal(await peer.readLine(), null);
+  const result = await finish(client);
+  assert.deepEqual(lines(client.stdout), ["I am done talking"]);
+  assert.deepEqual([result.end, result.sent], ["input-ended", 2]);
+});
+
+Deno.test("duplex sending waits for a slow reader: input is not read ahead without bound", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const source = new NumberedLinesSource(4_000_000);
+  const client = startSide(pair.client, source, { speaksFirst: true, mode: "duplex" });
+  // The peer reads nothing for a while; the client must stop reading its input.
+  let before = -1;
+  while (before !== source.consumed) {
+    before = source.consumed;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.ok(source.consumed < 16 * 1024 * 1024, `read ${source.consumed} bytes ahead of a reader that reads nothing`);
+  assert.ok(client.input.queued > 0);
+  // Now read it all: nothing was lost or reordered.
+  const peer = new LineReader(pair.server, { maxLineBytes: 100 });
+  let expected = 0;
+  for (let line = await peer.readLine(); line !== null; line = await peer.readLine()) {
+    if (line !== String(expected)) assert.fail(`line ${expected} came as ${line}`);
+    expected++;
+  }
+  assert.equal(expected, 4_000_000);
+  pair.server.close();
+  assert.equal((await finish(client)).sent, 4_000_000);
+});
+
+Deno.test("a duplex side and an alternating side can talk: each line gives the alternating side a turn", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const source = new PushSource();
+  const client = startSide(pair.client, source, { speaksFirst: true, mode: "duplex" });
+  const server = startSide(pair.server, new ChunkSource(["s1\ns2\ns3\n"]), { speaksFirst: false });
+  for (const n of [1, 2, 3]) {
+    source.push(`c${n}\n`);
+    while (lines(client.stdout).length < n) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  source.end();
+  await Promise.all([finish(client), finish(server)]);
+  assert.deepEqual(lines(server.stdout), ["c1", "c2", "c3"]);
+  assert.deepEqual(lines(client.stdout), ["s1", "s2", "s3"]);
 });

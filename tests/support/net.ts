@@ -144,3 +144,31 @@ export class MemorySink implements ByteSink {
     return new TextDecoder().decode(this.bytes);
   }
 }
+
+/** A source of `count` numbered lines (`0\n`, `1\n`, …), made as they are read. */
+export class NumberedLinesSource implements ByteSource {
+  #next = 0;
+  #count: number;
+  #pending = new Uint8Array(0);
+  #encoder = new TextEncoder();
+  /** Bytes handed out so far. */
+  consumed = 0;
+
+  constructor(count: number) {
+    this.#count = count;
+  }
+
+  read(p: Uint8Array): Promise<number | null> {
+    if (this.#pending.length === 0) {
+      if (this.#next >= this.#count) return Promise.resolve(null);
+      const lines: string[] = [];
+      for (let i = 0; i < 4096 && this.#next < this.#count; i++) lines.push(`${this.#next++}\n`);
+      this.#pending = this.#encoder.encode(lines.join(""));
+    }
+    const n = Math.min(p.length, this.#pending.length);
+    p.set(this.#pending.subarray(0, n));
+    this.#pending = this.#pending.subarray(n);
+    this.consumed += n;
+    return Promise.resolve(n);
+  }
+}
