@@ -10,11 +10,17 @@
  */
 
 import { clientProgram } from "./lib/client_program.ts";
+import process from "node:process";
 import { runProgram } from "./lib/program.ts";
 
 /** Runs the client with `args`; resolves to the exit code. */
 export function main(args: string[]): Promise<number> {
-  return runProgram(clientProgram, args, { stdin: Deno.stdin, stdout: Deno.stdout, stderr: Deno.stderr });
+  return runProgram(clientProgram, args, {
+    stdin: Deno.stdin,
+    stdout: Deno.stdout,
+    stderr: Deno.stderr,
+    terminal: () => ({ input: process.stdin, output: process.stdout }),
+  });
 }
 
 if (import.meta.main) Deno.exitCode = await main(Deno.args);

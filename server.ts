@@ -9,12 +9,18 @@
  * @module
  */
 
+import process from "node:process";
 import { runProgram } from "./lib/program.ts";
 import { serverProgram } from "./lib/server_program.ts";
 
 /** Runs the server with `args`; resolves to the exit code. */
 export function main(args: string[]): Promise<number> {
-  return runProgram(serverProgram, args, { stdin: Deno.stdin, stdout: Deno.stdout, stderr: Deno.stderr });
+  return runProgram(serverProgram, args, {
+    stdin: Deno.stdin,
+    stdout: Deno.stdout,
+    stderr: Deno.stderr,
+    terminal: () => ({ input: process.stdin, output: process.stdout }),
+  });
 }
 
 if (import.meta.main) Deno.exitCode = await main(Deno.args);

@@ -15,7 +15,6 @@ import {
   parseCommonOptions,
   parseDuration,
 } from "./options.ts";
-import { PlainView } from "./plain_view.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { runSession, type SessionNotice, type SessionView } from "./session.ts";
 
@@ -83,15 +82,14 @@ export function parseClientArgs(args: string[]): ClientOptions {
 }
 
 async function chat(options: ClientOptions, context: ProgramContext): Promise<number> {
-  const { status, signal } = context;
+  const { ui, signal } = context;
   const target = formatAddress(options.host, options.port);
+  ui.idle(`connecting to ${target}`);
   const conn = await connect(options.host, options.port, { timeoutMs: options.connectTimeoutMs, signal });
   if (conn === null) return ExitCode.Ok;
   const remote = formatNetAddr(conn.remoteAddr);
-  status.line(remote === target ? `connected to ${target}` : `connected to ${target} (${remote})`);
-  const view = new FirstLineView(
-    new PlainView(context.stdout, status, { interactive: context.interactive, peerName: target }),
-  );
+  ui.status.line(remote === target ? `connected to ${target}` : `connected to ${target} (${remote})`);
+  using view = new FirstLineView(ui.view(target));
   const result = await runSession(conn, context.input, view, {
     speaksFirst: true,
     mode: options.duplex ? "duplex" : "alternating",
@@ -102,7 +100,7 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
   if (result.end === "peer-left" && result.received === 1 && view.firstLine.startsWith("busy")) {
     throw new BusyError(`${target} is busy with another session; try again later`);
   }
-  status.line(describeSessionEnd(result, target));
+  ui.status.line(describeSessionEnd(result, target));
   return ExitCode.Ok;
 }
 
@@ -110,11 +108,11 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
  * Passes everything to another view and keeps the start of the peer's first
  * line, to recognise a server that turned us away.
  */
-class FirstLineView implements SessionView {
-  #view: SessionView;
+class FirstLineView implements SessionView, Disposable {
+  #view: SessionView & Disposable;
   #firstLine: string | undefined;
 
-  constructor(view: SessionView) {
+  constructor(view: SessionView & Disposable) {
     this.#view = view;
   }
 
@@ -146,6 +144,10 @@ class FirstLineView implements SessionView {
 
   notice(notice: SessionNotice): void {
     this.#view.notice(notice);
+  }
+
+  [Symbol.dispose](): void {
+    this.#view[Symbol.dispose]();
   }
 }
 

@@ -10,6 +10,7 @@ import { describeOsError, isIoError, OutputError } from "./errors.ts";
 import { escapeControls, isPlainAscii } from "./render.ts";
 import type { SessionNotice, SessionView } from "./session.ts";
 import type { StatusWriter } from "./status_writer.ts";
+import type { Ui } from "./ui.ts";
 
 /** Options for {@linkcode PlainView}. */
 export interface PlainViewOptions {
@@ -21,8 +22,31 @@ export interface PlainViewOptions {
 
 const NEWLINE = new Uint8Array([0x0a]);
 
+/** The plain interface: {@linkcode PlainView} for sessions, status on stderr. */
+export class PlainUi implements Ui {
+  #out: ByteSink;
+  #interactive: boolean;
+  /** Status lines, on stderr. */
+  readonly status: StatusWriter;
+
+  /** Writes the peer's lines to `out`, status to `status`; prompts when `interactive`. */
+  constructor(out: ByteSink, status: StatusWriter, interactive: boolean) {
+    this.#out = out;
+    this.status = status;
+    this.#interactive = interactive;
+  }
+
+  /** Creates the view of a session with `peerName`. */
+  view(peerName: string): PlainView {
+    return new PlainView(this.#out, this.status, { interactive: this.#interactive, peerName });
+  }
+
+  /** Nothing to show: plain output has no prompt while no session runs. */
+  idle(_text: string): void {}
+}
+
 /** Writes the peer's lines to an output sink and turns to a status writer. */
-export class PlainView implements SessionView {
+export class PlainView implements SessionView, Disposable {
   #out: BufferedWriter;
   #status: StatusWriter;
   #options: PlainViewOptions;
@@ -90,6 +114,9 @@ export class PlainView implements SessionView {
   sent(_lines: Uint8Array): void {
     if (this.#options.interactive) this.#status.lineEnded();
   }
+
+  /** Nothing to release. */
+  [Symbol.dispose](): void {}
 }
 
 function outputError(error: unknown): unknown {

@@ -12,9 +12,14 @@ import { type ByteSink, writeAll } from "./buffered_writer.ts";
 import { ExitCode, ParleyError, RefusedLinesError, UsageError } from "./errors.ts";
 import { InputQueue } from "./input_queue.ts";
 import type { CommonOptions } from "./options.ts";
+import { PlainUi } from "./plain_view.ts";
 import type { SessionResult } from "./session.ts";
 import { StatusWriter } from "./status_writer.ts";
 import { StreamSource } from "./stream_source.ts";
+import { Style } from "./style.ts";
+import { Terminal, type TerminalStreams } from "./terminal.ts";
+import { TerminalUi } from "./terminal_view.ts";
+import type { Ui } from "./ui.ts";
 import { VERSION } from "./version.ts";
 
 /** The process's standard streams, as `Deno.stdin`, `Deno.stdout`, `Deno.stderr`. */
@@ -25,22 +30,23 @@ export interface StdStreams {
   stdout: ByteSink & { isTerminal(): boolean };
   /** Prompts, status and errors. */
   stderr: ByteSink & { isTerminal(): boolean };
+  /**
+   * The same terminal as Node streams, for line editing, when stdin and
+   * stdout are both terminals (as `process.stdin` and `process.stdout`).
+   */
+  terminal?: () => TerminalStreams;
 }
 
 /** What a program runs with. */
 export interface ProgramContext {
   /** The program's name, as in messages: `server` or `client`. */
   name: string;
-  /** Lines to send, read from stdin. */
+  /** Lines to send, read from stdin or typed at the terminal. */
   input: InputQueue;
-  /** Where the peer's lines go. */
-  stdout: ByteSink;
-  /** Prompts, status and errors. */
-  status: StatusWriter;
+  /** What the person at this end sees. */
+  ui: Ui;
   /** Aborts on Ctrl+C or SIGTERM. */
   signal: AbortSignal;
-  /** True when a person types at a terminal. */
-  interactive: boolean;
 }
 
 /** A program: how it reads its command line and what it does. */
@@ -74,22 +80,16 @@ export async function runProgram<O extends CommonOptions>(
       return ExitCode.Ok;
     }
     using interrupt = listenForInterrupt();
-    const input = new InputQueue(new StreamSource(streams.stdin.readable), { maxLineBytes: options.maxLineBytes });
+    const { input, ui, terminal } = openInterface(streams, options, status);
+    terminal?.onInterrupt(() => interrupt.abort());
     input.subscribe((event) => {
       if (event.kind === "refused") {
-        status.line(`${program.name}: line not sent: longer than ${event.limit} bytes (see --max-line)`);
+        ui.status.line(`${program.name}: line not sent: longer than ${event.limit} bytes (see --max-line)`);
       }
     });
     input.start();
     try {
-      const code = await program.run(options, {
-        name: program.name,
-        input,
-        stdout: streams.stdout,
-        status,
-        signal: interrupt.signal,
-        interactive: streams.stdin.isTerminal() && streams.stderr.isTerminal(),
-      });
+      const code = await program.run(options, { name: program.name, input, ui, signal: interrupt.signal });
       if (input.refused > 0 && code === ExitCode.Ok) {
         throw new RefusedLinesError(
           `${plural(input.refused, "line")} over the ${options.maxLineBytes}-byte limit not sent`,
@@ -97,7 +97,9 @@ export async function runProgram<O extends CommonOptions>(
       }
       return code;
     } finally {
+      // Closing the input also gives a terminal back in the state it was in.
       await input.close();
+      await ui.status.flushed();
     }
   } catch (error) {
     if (!(error instanceof ParleyError)) throw error;
@@ -127,14 +129,37 @@ export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
-/** Aborts a signal on SIGINT or SIGTERM until disposed. */
-function listenForInterrupt(): { signal: AbortSignal } & Disposable {
+/**
+ * Opens the interface: a terminal chat window when stdin and stdout are both
+ * terminals, otherwise plain lines on stdout and status on stderr.
+ */
+function openInterface(
+  streams: StdStreams,
+  options: CommonOptions,
+  status: StatusWriter,
+): { input: InputQueue; ui: Ui; terminal?: Terminal } {
+  const queueOptions = { maxLineBytes: options.maxLineBytes };
+  const mode = options.duplex ? "duplex" : "alternating";
+  if (streams.terminal && streams.stdin.isTerminal() && streams.stdout.isTerminal()) {
+    const terminal = new Terminal(streams.terminal());
+    const input = new InputQueue(terminal, queueOptions);
+    const look = { style: new Style(!Deno.noColor), timestamps: options.timestamps, label: options.name };
+    return { input, ui: new TerminalUi(terminal, input, mode, look), terminal };
+  }
+  const input = new InputQueue(new StreamSource(streams.stdin.readable), queueOptions);
+  const interactive = streams.stdin.isTerminal() && streams.stderr.isTerminal();
+  return { input, ui: new PlainUi(streams.stdout, status, interactive) };
+}
+
+/** Aborts a signal on SIGINT or SIGTERM, or when told to, until disposed. */
+function listenForInterrupt(): { signal: AbortSignal; abort(): void } & Disposable {
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const name of signals) Deno.addSignalListener(name, onSignal);
   return {
     signal: controller.signal,
+    abort: onSignal,
     [Symbol.dispose]() {
       for (const name of signals) Deno.removeSignalListener(name, onSignal);
     },

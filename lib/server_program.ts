@@ -10,7 +10,6 @@ import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./
 import { ConnectionLostError, ExitCode, ProtocolError } from "./errors.ts";
 import { listen } from "./listen.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommandLine, parseCommonOptions } from "./options.ts";
-import { PlainView } from "./plain_view.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { runSession } from "./session.ts";
 
@@ -82,12 +81,14 @@ export function clientCommand(host: string | undefined, port: number): string {
 }
 
 async function serve(options: ServerOptions, context: ProgramContext): Promise<number> {
-  const { input, status, signal } = context;
+  const { input, ui, signal } = context;
   const listeners = listen(options.host, options.port);
   const port = listeners[0].addr.port;
   const addresses = listeners.map((listener) => formatNetAddr(listener.addr));
-  status.line(`listening on ${addresses.join(" and ")}`);
-  status.line(`connect with: ${clientCommand(options.host, port)}`);
+  ui.status.line(`listening on ${addresses.join(" and ")}`);
+  ui.status.line(`connect with: ${clientCommand(options.host, port)}`);
+  const waiting = `waiting for a client on ${formatAddress(listeners[0].addr.hostname, port)}`;
+  ui.idle(waiting);
 
   const acceptor = new Acceptor(listeners, {
     busyLine: `busy: the parley server on ${addresses[0]} is in a session with someone else; try again later`,
@@ -99,9 +100,9 @@ async function serve(options: ServerOptions, context: ProgramContext): Promise<n
       const conn = await acceptor.next();
       if (conn === null) return ExitCode.Ok;
       const peerName = formatNetAddr(conn.remoteAddr);
-      status.line(`connected: ${peerName}`);
+      ui.status.line(`connected: ${peerName}`);
       try {
-        const view = new PlainView(context.stdout, status, { interactive: context.interactive, peerName });
+        using view = ui.view(peerName);
         const result = await runSession(conn, input, view, {
           speaksFirst: false,
           mode: options.duplex ? "duplex" : "alternating",
@@ -109,21 +110,22 @@ async function serve(options: ServerOptions, context: ProgramContext): Promise<n
           peerName,
           signal,
         });
-        status.line(describeSessionEnd(result, peerName));
+        ui.status.line(describeSessionEnd(result, peerName));
       } catch (error) {
         // With --keep-open, one client's failure does not end the server.
         const clientFailed = error instanceof ConnectionLostError || error instanceof ProtocolError;
         if (!options.keepOpen || !clientFailed) throw error;
-        status.line(`${context.name}: ${error.message}`);
+        ui.status.line(`${context.name}: ${error.message}`);
       } finally {
         acceptor.release();
       }
       if (!options.keepOpen || signal.aborted) return ExitCode.Ok;
       if (input.ended) {
-        status.line("input has ended: not waiting for another client");
+        ui.status.line("input has ended: not waiting for another client");
         return ExitCode.Ok;
       }
-      status.line(`waiting for the next client on ${formatAddress(listeners[0].addr.hostname, port)}`);
+      ui.status.line(waiting.replace("a client", "the next client"));
+      ui.idle(waiting);
     }
   } finally {
     signal.removeEventListener("abort", stop);

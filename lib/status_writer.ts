@@ -8,8 +8,16 @@
 import { type ByteSink, writeAll } from "./buffered_writer.ts";
 import { isIoError } from "./errors.ts";
 
+/** Somewhere status lines go. */
+export interface StatusSink {
+  /** Shows `text` on a line of its own. */
+  line(text: string): void;
+  /** Resolves once everything shown so far is out. */
+  flushed(): Promise<void>;
+}
+
 /** Writes text to a sink in the order it was given. */
-export class StatusWriter {
+export class StatusWriter implements StatusSink {
   #sink: ByteSink;
   #encoder = new TextEncoder();
   #tail: Promise<void> = Promise.resolve();

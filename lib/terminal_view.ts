@@ -1,0 +1,174 @@
+/**
+ * The session on a terminal: each message with who sent it (and the time
+ * with `--timestamps`), in colour unless `NO_COLOR` is set; and a prompt that
+ * tells the state: whose turn, how many lines wait, whether the peer is done.
+ *
+ * @module
+ */
+
+import type { InputQueue } from "./input_queue.ts";
+import { escapeControls } from "./render.ts";
+import type { SessionMode, SessionNotice, SessionView } from "./session.ts";
+import type { StatusSink } from "./status_writer.ts";
+import type { Style } from "./style.ts";
+import type { Terminal } from "./terminal.ts";
+import type { Ui } from "./ui.ts";
+
+/** How messages are shown on the terminal. */
+export interface TerminalLook {
+  /** Colours, or none. */
+  style: Style;
+  /** Show the time of each message. */
+  timestamps: boolean;
+  /** Show the other side as this instead of its address. */
+  label?: string;
+  /** The time now; replaceable for tests. */
+  now?: () => Date;
+}
+
+/** Writes status lines above the input line. */
+class TerminalStatus implements StatusSink {
+  #terminal: Terminal;
+  #style: Style;
+
+  constructor(terminal: Terminal, style: Style) {
+    this.#terminal = terminal;
+    this.#style = style;
+  }
+
+  line(text: string): void {
+    this.#terminal.print(this.#style.dim(text));
+  }
+
+  flushed(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The user interface on a terminal: a {@linkcode Ui} backed by a {@linkcode Terminal}. */
+export class TerminalUi implements Ui {
+  #terminal: Terminal;
+  #input: InputQueue;
+  #look: TerminalLook;
+  #mode: SessionMode;
+  /** Status lines go above the input line. */
+  readonly status: StatusSink;
+
+  /** Shows sessions with `mode` on `terminal`, reading the queue state from `input`. */
+  constructor(terminal: Terminal, input: InputQueue, mode: SessionMode, look: TerminalLook) {
+    this.#terminal = terminal;
+    this.#input = input;
+    this.#mode = mode;
+    this.#look = look;
+    this.status = new TerminalStatus(terminal, look.style);
+  }
+
+  /** Creates the view of a session with `peerName`. */
+  view(peerName: string): SessionView & Disposable {
+    return new TerminalView(this.#terminal, this.#input, this.#mode, {
+      ...this.#look,
+      label: this.#look.label ?? peerName,
+    });
+  }
+
+  /** Shows `text` in the prompt while no session runs. */
+  idle(text: string): void {
+    this.#terminal.setPrompt(`[${this.#look.style.dim(text)}] > `);
+  }
+}
+
+/** One session shown on a terminal. */
+export class TerminalView implements SessionView, Disposable {
+  #terminal: Terminal;
+  #input: InputQueue;
+  #duplex: boolean;
+  #look: TerminalLook & { label: string };
+  #myTurn = false;
+  #peerFinished = false;
+  #unsubscribe: () => void;
+  #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+  /** Shows a session on `terminal`; `look.label` names the peer. */
+  constructor(terminal: Terminal, input: InputQueue, mode: SessionMode, look: TerminalLook & { label: string }) {
+    this.#terminal = terminal;
+    this.#input = input;
+    this.#duplex = mode === "duplex";
+    this.#look = look;
+    this.#unsubscribe = input.subscribe(() => this.#showPrompt());
+    this.#showPrompt();
+  }
+
+  /** Prints one line from the peer, with its control characters made visible. */
+  peerLine(bytes: Uint8Array): Promise<void> {
+    this.#terminal.print(this.#message(this.#look.style.peer(this.#look.label), this.#decoder.decode(bytes)));
+    return Promise.resolve();
+  }
+
+  /** Prints a run of plain lines from the peer. */
+  peerLines(bytes: Uint8Array, _lines: number): Promise<void> {
+    const who = this.#look.style.peer(this.#look.label);
+    const lines = this.#decoder.decode(bytes).split("\n");
+    lines.pop();
+    this.#terminal.print(lines.map((line) => this.#message(who, line)).join("\n"));
+    return Promise.resolve();
+  }
+
+  /** Nothing is held back: every line is printed at once. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Shows whose turn it is in the prompt. */
+  turn(mine: boolean): void {
+    this.#myTurn = mine;
+    this.#showPrompt();
+  }
+
+  /** Prints our lines as they go out. */
+  sent(lines: Uint8Array): void {
+    const who = this.#look.style.self("you");
+    const text = this.#decoder.decode(lines).split("\n");
+    text.pop();
+    this.#terminal.print(text.map((line) => this.#message(who, line)).join("\n"));
+  }
+
+  /** Tells that one direction of a duplex conversation is over. */
+  notice(notice: SessionNotice): void {
+    const { style, label } = this.#look;
+    if (notice === "peer-finished") {
+      this.#peerFinished = true;
+      this.#terminal.print(style.dim(`-- ${label} finished sending; Ctrl+D when you are done too`));
+    } else {
+      this.#terminal.print(style.dim(`-- you finished sending; still receiving from ${label}`));
+    }
+    this.#showPrompt();
+  }
+
+  /** Stops following the input queue. */
+  [Symbol.dispose](): void {
+    this.#unsubscribe();
+  }
+
+  #message(who: string, text: string): string {
+    const { style, timestamps, now = () => new Date() } = this.#look;
+    const time = timestamps ? style.dim(formatTime(now())) + " " : "";
+    return `${time}${who}: ${escapeControls(text)}`;
+  }
+
+  #showPrompt(): void {
+    const { style, label } = this.#look;
+    let state: string;
+    if (this.#peerFinished) state = style.dim(`${label} finished sending`);
+    else if (this.#duplex) state = style.peer(label);
+    else if (this.#myTurn) state = style.ok("your turn");
+    else state = style.warn(`waiting for ${label}`);
+    const queued = this.#input.queued;
+    const waiting = queued > 0 ? style.dim(`, ${queued} queued`) : "";
+    this.#terminal.setPrompt(`[${state}${waiting}] > `);
+  }
+}
+
+/** `HH:MM:SS` in local time. */
+export function formatTime(date: Date): string {
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
+}

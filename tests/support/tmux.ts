@@ -1,0 +1,123 @@
+/**
+ * A real terminal for tests: programs run in tmux panes, keys are typed with
+ * `send-keys`, and the screen is read with `capture-pane`. Each instance
+ * runs its own tmux server on a private socket.
+ *
+ * @module
+ */
+
+import { WAIT_MS } from "./process.ts";
+
+/** True when tmux can be run here. */
+export function haveTmux(): boolean {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** A private tmux server; dispose of it to kill every pane. */
+export class Tmux implements AsyncDisposable {
+  #socket = `parley-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+
+  /** Runs tmux with `args` on this server; resolves to its stdout. */
+  async run(...args: string[]): Promise<string> {
+    const { success, stdout, stderr } = await new Deno.Command("tmux", { args: ["-L", this.#socket, ...args] })
+      .output();
+    if (!success) throw new Error(`tmux ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+    return new TextDecoder().decode(stdout);
+  }
+
+  /**
+   * Starts `command` in a new window `name`, `width` columns wide, with
+   * `env` set. When the command exits, a shell prints `[exit N]` below it
+   * (tmux itself may notice a dead pane late), and the pane stays.
+   */
+  async start(name: string, command: string[], options: { env?: Record<string, string>; width?: number } = {}) {
+    // The tmux server inherits our environment: NO_COLOR is set only when asked.
+    const env = Object.entries({ TERM: "xterm-256color", ...options.env }).map(([key, value]) => `${key}=${value}`);
+    const first = (await this.run("list-sessions").catch(() => "")) === "";
+    await this.run(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      String(options.width ?? 80),
+      "-y",
+      "20",
+      "env",
+      "-u",
+      "NO_COLOR",
+      ...env,
+      "sh",
+      "-c",
+      '"$@"; echo "[exit $?]"',
+      "sh",
+      ...command,
+    );
+    if (first) await this.run("set-option", "-g", "remain-on-exit", "on");
+    await this.run("set-option", "-t", name, "remain-on-exit", "on");
+  }
+
+  /** Types `text` literally into pane `name`. */
+  async type(name: string, text: string): Promise<void> {
+    await this.run("send-keys", "-t", name, "-l", text);
+  }
+
+  /** Presses keys in pane `name`: `Enter`, `Left`, `Up`, `C-c`, … */
+  async keys(name: string, ...keys: string[]): Promise<void> {
+    await this.run("send-keys", "-t", name, ...keys);
+  }
+
+  /** Pastes `text` into pane `name` as a terminal paste (newlines become Enter). */
+  async paste(name: string, text: string): Promise<void> {
+    await this.run("set-buffer", "-b", "parley", text);
+    await this.run("paste-buffer", "-b", "parley", "-t", name);
+  }
+
+  /**
+   * The screen of pane `name`, one string per line: rows that wrap are joined
+   * (keeping their spaces), trailing spaces and empty rows are dropped.
+   */
+  async screen(name: string, options: { escapes?: boolean } = {}): Promise<string[]> {
+    const text = await this.run("capture-pane", "-p", "-J", ...(options.escapes ? ["-e"] : []), "-t", name);
+    const rows = text.split("\n").map((row) => row.trimEnd());
+    while (rows.length > 0 && rows.at(-1) === "") rows.pop();
+    return rows;
+  }
+
+  /** Cursor position in pane `name`. */
+  async cursor(name: string): Promise<{ x: number; y: number }> {
+    const [x, y] = (await this.run("display-message", "-p", "-t", name, "#{cursor_x} #{cursor_y}")).trim().split(" ");
+    return { x: Number(x), y: Number(y) };
+  }
+
+  /** A tmux format for pane `name`, such as `#{pane_title}`. */
+  async format(name: string, format: string): Promise<string> {
+    return (await this.run("display-message", "-p", "-t", name, format)).trim();
+  }
+
+  /** Waits until the screen of pane `name` has a row matching `pattern`; returns the screen. */
+  async waitFor(name: string, pattern: RegExp, timeoutMs = WAIT_MS): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = await this.screen(name);
+      if (screen.some((row) => pattern.test(row))) return screen;
+      if (Date.now() > deadline) throw new Error(`no row matching ${pattern} on screen:\n${screen.join("\n")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Waits until the program in pane `name` has exited; returns its exit status. */
+  async exitStatus(name: string, timeoutMs = WAIT_MS): Promise<number> {
+    const screen = await this.waitFor(name, /^\[exit \d+\]$/, timeoutMs);
+    return Number(/^\[exit (\d+)\]$/.exec(screen.findLast((row) => row.startsWith("[exit "))!)![1]);
+  }
+
+  /** Kills the tmux server and everything in it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.run("kill-server").catch(() => {});
+  }
+}
