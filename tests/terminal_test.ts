@@ -83,7 +83,7 @@ terminalTest("a long input line that wraps stays intact when a message arrives",
   assert.equal(await peer.reader.readLine(), long);
 });
 
-terminalTest("history: up brings back an earlier line, down goes back to the new one", async () => {
+terminalTest("line editing and history: arrows, Home/End, Ctrl+A/E/W/U, up and down", async () => {
   await using tmux = new Tmux();
   using peer = await clientWithPeer(tmux);
   await tmux.waitFor("client", /your turn\] >$/);
@@ -106,9 +106,16 @@ terminalTest("history: up brings back an earlier line, down goes back to the new
   await tmux.keys("client", "C-w");
   await tmux.waitFor("client", /> my draft$/);
   await tmux.keys("client", "C-u");
-  await tmux.type("client", "clean");
+  // Home and End, and arrows within the line.
+  await tmux.type("client", "middle");
+  await tmux.keys("client", "Home");
+  await tmux.type("client", "<");
+  await tmux.keys("client", "End");
+  await tmux.type("client", ">");
+  await tmux.keys("client", "Left", "Left", "Right");
+  await tmux.type("client", "!");
   await tmux.keys("client", "Enter");
-  assert.equal(await peer.reader.readLine(), "clean");
+  assert.equal(await peer.reader.readLine(), "<middle!>");
 });
 
 terminalTest("the prompt tells whose turn it is and how many lines wait; a paste sends each line", async () => {
