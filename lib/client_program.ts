@@ -5,8 +5,10 @@
  */
 
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
+import { importSecret } from "./auth.ts";
 import { connect } from "./connect.ts";
-import { BusyError, ExitCode } from "./errors.ts";
+import { BusyError, ExitCode, RefusedError, UsageError } from "./errors.ts";
+import { readyClientSide } from "./handshake.ts";
 import {
   COMMON_HELP,
   COMMON_OPTIONS,
@@ -16,7 +18,9 @@ import {
   parseDuration,
 } from "./options.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { loadSecret } from "./secret.ts";
 import { runSession, type SessionNotice, type SessionView } from "./session.ts";
+import { readPemFile } from "./tls.ts";
 
 /** The client's options. */
 export interface ClientOptions extends CommonOptions {
@@ -26,6 +30,10 @@ export interface ClientOptions extends CommonOptions {
   port: number;
   /** Give up connecting after this long (ms). */
   connectTimeoutMs: number;
+  /** Connect with TLS, verifying the server's certificate. */
+  tls: boolean;
+  /** A CA certificate file trusted besides the system roots. */
+  caFile: string | undefined;
 }
 
 /** Default time limit for connecting: 10 s. */
@@ -47,6 +55,10 @@ Options:
   -p, --port PORT      port to connect to (default: ${DEFAULT_PORT})
       --connect-timeout TIME
                        give up connecting after TIME (default: 10s)
+      --tls            connect with TLS; the server's certificate and name
+                       are verified against the system's roots and --ca
+      --ca FILE        also trust this CA certificate (PEM), for a private
+                       or self-signed server certificate
 ${COMMON_HELP}
 
 Ctrl+C or SIGTERM leaves; so does end of input (Ctrl+D), which in --duplex
@@ -60,6 +72,8 @@ const OPTIONS = {
   host: { type: "string" },
   port: { type: "string", short: "p" },
   "connect-timeout": { type: "string" },
+  tls: { type: "boolean", default: false },
+  ca: { type: "string" },
   ...COMMON_OPTIONS,
 } as const;
 
@@ -71,6 +85,7 @@ const OPTIONS = {
 export function parseClientArgs(args: string[]): ClientOptions {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
   const endpoint = endpointFromArgs(positionals, values, { allowZeroPort: false });
+  if (values.ca !== undefined && !values.tls) throw new UsageError("--ca needs --tls");
   return {
     ...parseCommonOptions(values),
     host: endpoint.host ?? "localhost",
@@ -78,29 +93,55 @@ export function parseClientArgs(args: string[]): ClientOptions {
     connectTimeoutMs: values["connect-timeout"] === undefined
       ? DEFAULT_CONNECT_TIMEOUT_MS
       : parseDuration("--connect-timeout", values["connect-timeout"]),
+    tls: values.tls,
+    caFile: values.ca,
   };
 }
 
 async function chat(options: ClientOptions, context: ProgramContext): Promise<number> {
   const { ui, signal } = context;
   const target = formatAddress(options.host, options.port);
+  const caCerts = options.caFile === undefined ? [] : [readPemFile("--ca", options.caFile)];
+  const secret = loadSecret(options.secretFile);
+  const key = secret && await importSecret(secret);
   ui.idle(`connecting to ${target}`);
-  const conn = await connect(options.host, options.port, { timeoutMs: options.connectTimeoutMs, signal });
-  if (conn === null) return ExitCode.Ok;
-  const remote = formatNetAddr(conn.remoteAddr);
-  ui.status.line(remote === target ? `connected to ${target}` : `connected to ${target} (${remote})`);
+  const tcp = await connect(options.host, options.port, { timeoutMs: options.connectTimeoutMs, signal });
+  if (tcp === null) return ExitCode.Ok;
+  const remote = formatNetAddr(tcp.remoteAddr);
+  const ready = await readyClientSide(tcp, {
+    tls: options.tls ? { hostname: options.host, caCerts } : undefined,
+    key,
+    peerName: target,
+    timeoutMs: options.handshakeTimeoutMs,
+    signal,
+  });
+  if (ready === null) return ExitCode.Ok;
+  const secured = `${options.tls ? " (TLS, certificate verified)" : ""}${key ? " (secret verified)" : ""}`;
+  ui.status.line(`connected to ${target}${remote === target ? "" : ` (${remote})`}${secured}`);
   using view = new FirstLineView(ui.view(target));
-  const result = await runSession(conn, context.input, view, {
+  const result = await runSession(ready.conn, context.input, view, {
     speaksFirst: true,
     mode: options.duplex ? "duplex" : "alternating",
     maxLineBytes: options.maxLineBytes,
     peerName: target,
     signal,
+    source: ready.source,
+    idleTimeoutMs: options.idleTimeoutMs,
   });
-  if (result.end === "peer-left" && result.received === 1 && view.firstLine.startsWith("busy")) {
-    throw new BusyError(`${target} is busy with another session; try again later`);
+  if (result.end === "peer-left" && result.received === 1) {
+    // A server that turns us away says why in one line, then closes.
+    if (view.firstLine.startsWith("busy")) {
+      throw new BusyError(`${target} is busy with another session; try again later`);
+    }
+    if (view.firstLine.startsWith("denied")) {
+      throw new RefusedError(`${target} does not accept connections from this address (--allow, --deny)`);
+    }
   }
-  ui.status.line(describeSessionEnd(result, target));
+  let end = describeSessionEnd(result, target);
+  if (result.end === "peer-left" && result.received === 0 && result.sent === 0) {
+    end += options.tls ? " before anything was said" : " before anything was said (if it uses TLS, connect with --tls)";
+  }
+  ui.status.line(end);
   return ExitCode.Ok;
 }
 

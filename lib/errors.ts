@@ -36,6 +36,9 @@ export class UsageError extends ParleyError {
   override readonly exitCode: number = ExitCode.Usage;
 }
 
+/** A file named on the command line cannot be read or used. */
+export class FileError extends ParleyError {}
+
 /** The server cannot listen on the address it was given. */
 export class ListenError extends ParleyError {}
 
@@ -48,8 +51,20 @@ export class ConnectionLostError extends ParleyError {}
 /** The peer broke the protocol, for example with a line over the limit. */
 export class ProtocolError extends ParleyError {}
 
+/** No message went either way for longer than `--idle-timeout`. */
+export class IdleTimeoutError extends ParleyError {}
+
+/**
+ * The peer turned out not to be a chat peer at all (for example a TLS client
+ * on a plain server): not a session, just a connection to drop.
+ */
+export class WrongProtocolError extends ProtocolError {}
+
 /** The server refused us because it is busy with another session. */
 export class BusyError extends ParleyError {}
+
+/** The server does not let our address in (`--allow`, `--deny`). */
+export class RefusedError extends ParleyError {}
 
 /** Our own standard output cannot be written (for example a closed pipe). */
 export class OutputError extends ParleyError {}

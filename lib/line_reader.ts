@@ -255,6 +255,20 @@ export class LineReader {
     return bytes === null ? null : this.decode(bytes);
   }
 
+  /**
+   * Takes every byte read and not yet returned as a line, as a copy, and
+   * leaves the buffer empty: for handing a connection on to another reader.
+   */
+  takeBuffered(): Uint8Array {
+    const rest = this.#buf.slice(this.#start, this.#end);
+    this.#start =
+      this.#end =
+      this.#scanned =
+      this.#plainChecked =
+        0;
+    return rest;
+  }
+
   /** Decodes line bytes as UTF-8, replacing invalid sequences by U+FFFD. */
   decode(bytes: Uint8Array): string {
     return this.#decoder.decode(bytes);

@@ -12,6 +12,17 @@
 import { formatAddress } from "./address.ts";
 import { describeOsError, ListenError } from "./errors.ts";
 
+/** A listener for TCP connections. */
+export type Listener = Deno.TcpListener;
+
+/** A certificate chain and its private key, in PEM. */
+export interface KeyPair {
+  /** The certificate chain. */
+  cert: string;
+  /** The private key. */
+  key: string;
+}
+
 /** The wildcard addresses, in the order they are tried. */
 const ANY_IPV6 = "::";
 const ANY_IPV4 = "0.0.0.0";
@@ -22,13 +33,13 @@ const NO_IPV6 = new Set(["EAFNOSUPPORT", "EADDRNOTAVAIL", "EPROTONOSUPPORT"]);
 /**
  * Listens on `host` and `port`, or on every interface when `host` is
  * undefined. Port 0 takes a free port. Returns one or two listeners that
- * share a port.
+ * share a port. (TLS, when used, is started on each accepted connection.)
  *
  * @throws {ListenError} naming the address and the reason.
  */
-export function listen(host: string | undefined, port: number): Deno.TcpListener[] {
+export function listen(host: string | undefined, port: number): Listener[] {
   if (host !== undefined) return [listenOn(host, port)];
-  let v6: Deno.TcpListener;
+  let v6: Listener;
   try {
     v6 = listenOn(ANY_IPV6, port);
   } catch (error) {
@@ -45,7 +56,7 @@ export function listen(host: string | undefined, port: number): Deno.TcpListener
   }
 }
 
-function listenOn(hostname: string, port: number): Deno.TcpListener {
+function listenOn(hostname: string, port: number): Listener {
   try {
     return Deno.listen({ hostname, port, transport: "tcp" });
   } catch (error) {

@@ -47,7 +47,16 @@ export interface CommonOptions {
   name: string | undefined;
   /** `--timestamps`: show the time of each message on a terminal. */
   timestamps: boolean;
+  /** `--secret-file`: where the shared secret is. */
+  secretFile: string | undefined;
+  /** `--handshake-timeout`: time allowed for the TLS and secret handshakes (ms). */
+  handshakeTimeoutMs: number;
+  /** `--idle-timeout`: end a session after this long without a message (ms). */
+  idleTimeoutMs: number | undefined;
 }
+
+/** Default time allowed for the TLS and secret handshakes: 10 s. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The option specs behind {@linkcode CommonOptions}, for `parseArgs`. */
 export const COMMON_OPTIONS = {
@@ -55,6 +64,9 @@ export const COMMON_OPTIONS = {
   duplex: { type: "boolean", default: false },
   name: { type: "string" },
   timestamps: { type: "boolean", default: false },
+  "secret-file": { type: "string" },
+  "handshake-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
   help: { type: "boolean", short: "h", default: false },
   version: { type: "boolean", short: "V", default: false },
 } as const;
@@ -64,6 +76,13 @@ export const COMMON_HELP = `\
       --duplex         send and receive at any time instead of taking turns
       --name LABEL     on a terminal, show the other side as LABEL (not sent)
       --timestamps     on a terminal, show the time of each message
+      --secret-file FILE
+                       both sides must know the secret in FILE (or in the
+                       PARLEY_SECRET environment variable); it is never sent
+      --handshake-timeout TIME
+                       time allowed for the TLS and secret handshakes (10s)
+      --idle-timeout TIME
+                       end a session after TIME without a message either way
       --max-line SIZE  longest line sent or accepted (default: 64K; up to 16M)
   -h, --help           show this help and exit
   -V, --version        show the version and exit`;
@@ -73,9 +92,17 @@ export const COMMON_HELP = `\
  *
  * @throws {UsageError} when one is wrong.
  */
-export function parseCommonOptions(
-  values: { "max-line"?: string; duplex: boolean; name?: string; timestamps: boolean; help: boolean; version: boolean },
-): CommonOptions {
+export function parseCommonOptions(values: {
+  "max-line"?: string;
+  duplex: boolean;
+  name?: string;
+  timestamps: boolean;
+  "secret-file"?: string;
+  "handshake-timeout"?: string;
+  "idle-timeout"?: string;
+  help: boolean;
+  version: boolean;
+}): CommonOptions {
   if (values.name !== undefined && !/^[^\p{Cc}\p{Cf}]{1,64}$/u.test(values.name)) {
     throw new UsageError(`Invalid --name ${JSON.stringify(values.name)}: expected 1 to 64 printable characters`);
   }
@@ -86,6 +113,13 @@ export function parseCommonOptions(
     duplex: values.duplex,
     name: values.name,
     timestamps: values.timestamps,
+    secretFile: values["secret-file"],
+    handshakeTimeoutMs: values["handshake-timeout"] === undefined
+      ? DEFAULT_HANDSHAKE_TIMEOUT_MS
+      : parseDuration("--handshake-timeout", values["handshake-timeout"]),
+    idleTimeoutMs: values["idle-timeout"] === undefined
+      ? undefined
+      : parseDuration("--idle-timeout", values["idle-timeout"]),
   };
 }
 

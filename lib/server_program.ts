@@ -7,11 +7,26 @@
 import { fileURLToPath } from "node:url";
 import { Acceptor } from "./acceptor.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
-import { ConnectionLostError, ExitCode, ProtocolError } from "./errors.ts";
+import { importSecret } from "./auth.ts";
+import { AccessList } from "./cidr.ts";
+import {
+  ConnectionLostError,
+  ExitCode,
+  FileError,
+  IdleTimeoutError,
+  ProtocolError,
+  UsageError,
+  WrongProtocolError,
+} from "./errors.ts";
+import { FailureThrottle } from "./failure_throttle.ts";
+import { type ReadyConnection, readyServerSide, secureServerSide } from "./handshake.ts";
 import { listen } from "./listen.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommandLine, parseCommonOptions } from "./options.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { loadSecret, SECRET_ENV } from "./secret.ts";
 import { runSession } from "./session.ts";
+import { describeKeyPairError, readPemFile } from "./tls.ts";
+import { TlsTerminator } from "./tls_terminator.ts";
 
 /** The server's options. */
 export interface ServerOptions extends CommonOptions {
@@ -21,6 +36,10 @@ export interface ServerOptions extends CommonOptions {
   port: number;
   /** Accept the next client after a session ends. */
   keepOpen: boolean;
+  /** Certificate and key files for TLS, or undefined for plain TCP. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** Which client addresses may connect. */
+  access: AccessList;
 }
 
 const HELP = `\
@@ -38,6 +57,10 @@ Options:
       --host HOST      address to listen on (default: every interface)
   -p, --port PORT      port to listen on (default: ${DEFAULT_PORT}; 0 picks a free port)
   -k, --keep-open      after a session ends, wait for the next client
+      --tls-cert FILE  listen with TLS, with this certificate chain (PEM)
+      --tls-key FILE   and this private key (PEM)
+      --allow CIDR,…   let only these client addresses in (IPv4, IPv6)
+      --deny CIDR,…    keep these client addresses out
 ${COMMON_HELP}
 
 While a session runs, other clients get a line starting with "busy" and
@@ -52,6 +75,10 @@ const OPTIONS = {
   host: { type: "string" },
   port: { type: "string", short: "p" },
   "keep-open": { type: "boolean", short: "k", default: false },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  allow: { type: "string", multiple: true },
+  deny: { type: "string", multiple: true },
   ...COMMON_OPTIONS,
 } as const;
 
@@ -68,39 +95,118 @@ export function parseServerArgs(args: string[]): ServerOptions {
     host: endpoint.host,
     port: endpoint.port ?? DEFAULT_PORT,
     keepOpen: values["keep-open"],
+    tls: tlsFiles(values["tls-cert"], values["tls-key"]),
+    access: AccessList.parse(values.allow ?? [], values.deny ?? []),
   };
 }
 
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined): ServerOptions["tls"] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new UsageError("--tls-cert and --tls-key go together: give both for TLS, or neither");
+  }
+  return { certFile, keyFile };
+}
+
+/** How a client must connect to this server. */
+export interface ClientHints {
+  /** The certificate file, when the server uses TLS (good for --ca when self-signed). */
+  tlsCert?: string;
+  /** The secret file, when the server uses one. */
+  secretFile?: string;
+  /** True when the secret came from PARLEY_SECRET. */
+  secretFromEnv?: boolean;
+}
+
 /** The command that connects a client to a server listening on `host` and `port`. */
-export function clientCommand(host: string | undefined, port: number): string {
+export function clientCommand(host: string | undefined, port: number, hints: ClientHints = {}): string {
   const target = host === undefined || host === "::" || host === "0.0.0.0" ? "localhost" : host;
+  const args: string[] = [];
+  if (hints.tlsCert !== undefined) args.push("--tls", "--ca", hints.tlsCert);
+  if (hints.secretFile !== undefined) args.push("--secret-file", hints.secretFile);
+  const permissions = ["-N"];
+  if (args.length > 0) permissions.push("-R");
+  if (hints.secretFromEnv) permissions.push(`--allow-env=${SECRET_ENV}`);
   const program = Deno.build.standalone
     ? Deno.execPath().replace(/server(\.exe)?$/, "client$1")
-    : `deno run -N ${fileURLToPath(new URL("../client.ts", import.meta.url))}`;
-  return `${program} ${target} ${port}`;
+    : `deno run ${permissions.join(" ")} ${fileURLToPath(new URL("../client.ts", import.meta.url))}`;
+  const env = hints.secretFromEnv ? `${SECRET_ENV}=… ` : "";
+  return `${env}${[program, ...args, target, port].join(" ")}`;
 }
 
 async function serve(options: ServerOptions, context: ProgramContext): Promise<number> {
+  const terminator = options.tls && openTls(options.tls.certFile, options.tls.keyFile);
+  try {
+    return await serveWith(options, context, terminator);
+  } finally {
+    await terminator?.close();
+  }
+}
+
+/**
+ * Reads the certificate and key, and opens what terminates TLS with them.
+ *
+ * @throws {FileError} when they cannot be read or do not go together.
+ */
+function openTls(certFile: string, keyFile: string): TlsTerminator {
+  const keyPair = { cert: readPemFile("--tls-cert", certFile), key: readPemFile("--tls-key", keyFile) };
+  try {
+    return new TlsTerminator(keyPair);
+  } catch (error) {
+    const reason = describeKeyPairError(error);
+    if (reason === undefined) throw error;
+    throw new FileError(`Cannot use --tls-cert ${certFile} with --tls-key ${keyFile}: ${reason}`, { cause: error });
+  }
+}
+
+async function serveWith(
+  options: ServerOptions,
+  context: ProgramContext,
+  terminator: TlsTerminator | undefined,
+): Promise<number> {
   const { input, ui, signal } = context;
+  const secret = loadSecret(options.secretFile);
+  const key = secret && await importSecret(secret);
   const listeners = listen(options.host, options.port);
   const port = listeners[0].addr.port;
   const addresses = listeners.map((listener) => formatNetAddr(listener.addr));
-  ui.status.line(`listening on ${addresses.join(" and ")}`);
-  ui.status.line(`connect with: ${clientCommand(options.host, port)}`);
+  ui.status.line(`listening on ${addresses.join(" and ")}${terminator ? " with TLS" : ""}`);
+  ui.status.line(`connect with: ${
+    clientCommand(options.host, port, {
+      tlsCert: options.tls?.certFile,
+      secretFile: secret && options.secretFile,
+      secretFromEnv: secret !== undefined && options.secretFile === undefined,
+    })
+  }`);
+  if (!terminator && !key && options.access.open) {
+    ui.status.line("note: no TLS, secret or --allow: anyone who can reach this port can join and read along");
+  }
   const waiting = `waiting for a client on ${formatAddress(listeners[0].addr.hostname, port)}`;
   ui.idle(waiting);
 
-  const acceptor = new Acceptor(listeners, {
+  // Guessing the secret gets slower with each failure, but never so slow
+  // that an honest client runs out of handshake time.
+  const throttle = new FailureThrottle({ maxMs: Math.min(5000, options.handshakeTimeoutMs / 2) });
+  const acceptor = new Acceptor<ReadyConnection>(listeners, {
     busyLine: `busy: the parley server on ${addresses[0]} is in a session with someone else; try again later`,
+    screen: (conn) =>
+      options.access.open ? undefined : options.access.refusal((conn.remoteAddr as Deno.NetAddr).hostname),
+    // A plain line would look to a TLS client like a server without TLS: say nothing then.
+    refusedLine: terminator ? undefined : "denied: this parley server does not accept connections from your address",
+    secure: terminator && ((conn) => secureServerSide(conn, terminator)),
+    ready: (channel, conn, signal) =>
+      readyServerSide(channel, conn, { tls: terminator !== undefined, key, throttle, signal }),
+    readyMs: options.handshakeTimeoutMs,
+    onDrop: (message) => ui.status.line(message),
   });
   const stop = () => acceptor.stop();
   signal.addEventListener("abort", stop, { once: true });
   try {
     for (;;) {
-      const conn = await acceptor.next();
-      if (conn === null) return ExitCode.Ok;
-      const peerName = formatNetAddr(conn.remoteAddr);
-      ui.status.line(`connected: ${peerName}`);
+      const ready = await acceptor.next();
+      if (ready === null) return ExitCode.Ok;
+      const { conn, source, peerName } = ready;
+      ui.status.line(`connected: ${peerName}${terminator ? " (TLS)" : ""}${key ? " (secret verified)" : ""}`);
       try {
         using view = ui.view(peerName);
         const result = await runSession(conn, input, view, {
@@ -109,11 +215,20 @@ async function serve(options: ServerOptions, context: ProgramContext): Promise<n
           maxLineBytes: options.maxLineBytes,
           peerName,
           signal,
+          source,
+          idleTimeoutMs: options.idleTimeoutMs,
         });
         ui.status.line(describeSessionEnd(result, peerName));
       } catch (error) {
+        // Not a chat peer at all (TLS on a plain server): not a session; keep waiting.
+        if (error instanceof WrongProtocolError) {
+          ui.status.line(error.message);
+          ui.idle(waiting);
+          continue;
+        }
         // With --keep-open, one client's failure does not end the server.
-        const clientFailed = error instanceof ConnectionLostError || error instanceof ProtocolError;
+        const clientFailed = error instanceof ConnectionLostError || error instanceof ProtocolError ||
+          error instanceof IdleTimeoutError;
         if (!options.keepOpen || !clientFailed) throw error;
         ui.status.line(`${context.name}: ${error.message}`);
       } finally {

@@ -19,9 +19,10 @@
  */
 
 import { BufferedWriter } from "./buffered_writer.ts";
-import { ConnectionLostError, describeOsError, ParleyError, ProtocolError } from "./errors.ts";
+import { type Channel, closeQuietly } from "./channel.ts";
+import { ConnectionLostError, describeOsError, IdleTimeoutError, ParleyError, ProtocolError } from "./errors.ts";
 import type { InputEvent, InputQueue } from "./input_queue.ts";
-import { LineReader, LineTooLongError } from "./line_reader.ts";
+import { type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
 import { PLAIN_TEXT } from "./render.ts";
 import { sleep } from "./sleep.ts";
 
@@ -73,6 +74,10 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** How long to keep reading after we stop sending, before closing (ms). */
   lingerMs?: number;
+  /** End the session after this long without a message either way (ms). */
+  idleTimeoutMs?: number;
+  /** Where to read the peer's lines from, if not straight from the connection. */
+  source?: ByteSource;
 }
 
 /** Why a session ended normally. */
@@ -109,7 +114,7 @@ const DEFAULT_LINGER_MS = 1000;
  * @throws {ParleyError} as thrown by the view, for example an `OutputError`.
  */
 export function runSession(
-  conn: Deno.Conn,
+  conn: Channel,
   input: InputQueue,
   view: SessionView,
   options: SessionOptions,
@@ -118,7 +123,7 @@ export function runSession(
 }
 
 class Session {
-  #conn: Deno.Conn;
+  #conn: Channel;
   #input: InputQueue;
   #view: SessionView;
   #options: SessionOptions;
@@ -129,17 +134,18 @@ class Session {
   #outcome = Promise.withResolvers<Outcome>();
   #sending: Promise<void> | undefined;
   #duplex: boolean;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #writeClosed = false;
   #peerDone = false;
   #sent = 0;
   #received = 0;
 
-  constructor(conn: Deno.Conn, input: InputQueue, view: SessionView, options: SessionOptions) {
+  constructor(conn: Channel, input: InputQueue, view: SessionView, options: SessionOptions) {
     this.#conn = conn;
     this.#input = input;
     this.#view = view;
     this.#options = options;
-    this.#reader = new LineReader(conn, { maxLineBytes: options.maxLineBytes });
+    this.#reader = new LineReader(options.source ?? conn, { maxLineBytes: options.maxLineBytes });
     this.#writer = new BufferedWriter(conn);
     this.#myTurn = options.speaksFirst;
     this.#duplex = options.mode === "duplex";
@@ -152,6 +158,7 @@ class Session {
     const unsubscribe = this.#input.subscribe((event: InputEvent) => {
       if (event.kind === "changed") this.#step();
     });
+    this.#touch();
     const receiving = this.#receive();
     if (signal?.aborted) onAbort();
     this.#step();
@@ -180,7 +187,21 @@ class Session {
   #finish(outcome: Outcome): void {
     if (this.#state !== "open") return;
     this.#state = "leaving";
+    clearTimeout(this.#idleTimer);
     this.#outcome.resolve(outcome);
+  }
+
+  /** Something was said: the idle time limit starts again. */
+  #touch(): void {
+    const limit = this.#options.idleTimeoutMs;
+    if (limit === undefined || this.#state !== "open") return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      const seconds = Number((limit / 1000).toFixed(3));
+      const message = `No message with ${this.#options.peerName} for ${seconds} s: closed the connection ` +
+        "(--idle-timeout)";
+      this.#finish({ error: new IdleTimeoutError(message) });
+    }, limit);
   }
 
   /** Sends what may be sent now, or ends our part when input is done. */
@@ -213,6 +234,7 @@ class Session {
         if (run?.bytes === undefined) break;
         await this.#writer.write(run.bytes);
         this.#sent += run.lines;
+        this.#touch();
         this.#view.sent(run.bytes);
         if (oneLine) break;
       }
@@ -264,6 +286,7 @@ class Session {
           await this.#view.peerLine(line);
         }
         this.#received += count;
+        this.#touch();
         if (!this.#duplex && !this.#myTurn && this.#state === "open") {
           this.#myTurn = true;
           this.#step();
@@ -327,11 +350,7 @@ class Session {
 
   #close(): void {
     this.#state = "closed";
-    try {
-      this.#conn.close();
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    closeQuietly(this.#conn);
   }
 
   #translate(error: unknown): unknown {

@@ -1,12 +1,25 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../lib/buffered_writer.ts";
-import { Acceptor } from "../lib/acceptor.ts";
+import { Acceptor, type AcceptorOptions } from "../lib/acceptor.ts";
 import { LineReader } from "../lib/line_reader.ts";
 import { listen } from "../lib/listen.ts";
-import { ListenError } from "../lib/errors.ts";
+import { ListenError, ProtocolError } from "../lib/errors.ts";
 
 const encoder = new TextEncoder();
 const BUSY = "busy: in a session";
+
+/** An acceptor whose connections need no handshake. */
+function plainAcceptor(
+  listeners: Deno.TcpListener[],
+  options: Partial<AcceptorOptions<{ conn: Deno.Conn }>> = {},
+): Acceptor<{ conn: Deno.Conn }> {
+  return new Acceptor(listeners, {
+    busyLine: BUSY,
+    ready: (_channel, conn) => Promise.resolve({ conn }),
+    readyMs: 5000,
+    ...options,
+  });
+}
 
 /** Connects to `port` and returns everything the server sent before closing. */
 async function receiveUntilClosed(hostname: string, port: number, send?: string): Promise<string[]> {
@@ -20,10 +33,10 @@ async function receiveUntilClosed(hostname: string, port: number, send?: string)
 
 Deno.test("acceptor turns a second client away with one busy line and leaves the first alone", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const acceptor = new Acceptor([listener], { busyLine: BUSY });
+  const acceptor = plainAcceptor([listener]);
   try {
     using first = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-    using session = (await acceptor.next())!;
+    using session = (await acceptor.next())!.conn;
     // A turned-away client that has already sent something still reads the line.
     assert.deepEqual(await receiveUntilClosed("127.0.0.1", listener.addr.port, "hello\nthere\n"), [BUSY]);
     assert.deepEqual(await receiveUntilClosed("127.0.0.1", listener.addr.port), [BUSY]);
@@ -36,14 +49,14 @@ Deno.test("acceptor turns a second client away with one busy line and leaves the
 
 Deno.test("acceptor hands out the next client once the session is released", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const acceptor = new Acceptor([listener], { busyLine: BUSY });
+  const acceptor = plainAcceptor([listener]);
   try {
     const waiting = acceptor.next();
     using a = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-    (await waiting)!.close();
+    (await waiting)!.conn.close();
     acceptor.release();
     using b = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
-    using second = (await acceptor.next())!;
+    using second = (await acceptor.next())!.conn as Deno.TcpConn;
     assert.equal(second.remoteAddr.port, b.localAddr.port);
     assert.notEqual(second.remoteAddr.port, a.localAddr.port);
   } finally {
@@ -53,7 +66,7 @@ Deno.test("acceptor hands out the next client once the session is released", asy
 
 Deno.test("acceptor stopped while waiting gives null and leaks nothing", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const acceptor = new Acceptor([listener], { busyLine: BUSY });
+  const acceptor = plainAcceptor([listener]);
   const waiting = acceptor.next();
   acceptor.stop();
   assert.equal(await waiting, null);
@@ -63,10 +76,10 @@ Deno.test("acceptor stopped while waiting gives null and leaks nothing", async (
 
 Deno.test("acceptor turns away a flood of 300 connection attempts during a session", async () => {
   const listener = Deno.listen({ hostname: "::1", port: 0 });
-  const acceptor = new Acceptor([listener], { busyLine: BUSY, maxRejecting: 1000 });
+  const acceptor = plainAcceptor([listener], { maxRejecting: 1000 });
   try {
     using first = await Deno.connect({ hostname: "::1", port: listener.addr.port });
-    using session = (await acceptor.next())!;
+    using session = (await acceptor.next())!.conn;
     const results = await Promise.all(
       Array.from({ length: 300 }, () => receiveUntilClosed("::1", listener.addr.port)),
     );
@@ -80,12 +93,12 @@ Deno.test("acceptor turns away a flood of 300 connection attempts during a sessi
 
 Deno.test("listen on every interface takes IPv4 and IPv6 clients on one port", async () => {
   const listeners = listen(undefined, 0);
-  const acceptor = new Acceptor(listeners, { busyLine: BUSY });
+  const acceptor = plainAcceptor(listeners as Deno.TcpListener[]);
   try {
     const port = listeners[0].addr.port;
     for (const hostname of ["127.0.0.1", "::1"]) {
       using _client = await Deno.connect({ hostname, port });
-      (await acceptor.next())!.close();
+      (await acceptor.next())!.conn.close();
       acceptor.release();
     }
   } finally {
@@ -100,4 +113,72 @@ Deno.test("listen names the address and reason when the port is taken", () => {
     assert.equal(error.message, `Cannot listen on 127.0.0.1:${taken.addr.port}: address already in use`);
     return true;
   });
+});
+
+Deno.test("acceptor closes a screened-out connection at once and says why", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dropped: string[] = [];
+  const acceptor = plainAcceptor([listener], {
+    screen: () => "not welcome",
+    onDrop: (message) => dropped.push(message),
+  });
+  try {
+    assert.deepEqual(await receiveUntilClosed("127.0.0.1", listener.addr.port), []);
+    assert.match(dropped[0], /^127\.0\.0\.1:\d+ refused: not welcome$/);
+  } finally {
+    await acceptor.close();
+  }
+});
+
+Deno.test("acceptor drops a connection whose handshake fails or takes too long, and keeps serving", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  const dropped: string[] = [];
+  let calls = 0;
+  const acceptor = plainAcceptor([listener], {
+    readyMs: 300,
+    onDrop: (message) => dropped.push(message),
+    ready: (_channel, conn) => {
+      calls++;
+      if (calls === 1) return Promise.reject(new ProtocolError("first one fails"));
+      // The second never finishes its handshake: reading waits until the time limit closes it.
+      if (calls === 2) return conn.read(new Uint8Array(1)).then(() => ({ conn }));
+      return Promise.resolve({ conn });
+    },
+  });
+  try {
+    assert.deepEqual(await receiveUntilClosed("127.0.0.1", port), []);
+    assert.deepEqual(await receiveUntilClosed("127.0.0.1", port), []);
+    assert.equal(dropped[0], "first one fails");
+    assert.match(dropped[1], /^127\.0\.0\.1:\d+ dropped: no handshake within 0\.3 s \(--handshake-timeout\)$/);
+    using _third = await Deno.connect({ hostname: "127.0.0.1", port });
+    (await acceptor.next())!.conn.close();
+  } finally {
+    await acceptor.close();
+  }
+});
+
+Deno.test("acceptor: a slow handshake does not make the server look busy to a quick one", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  const slow = Promise.withResolvers<void>();
+  let calls = 0;
+  const acceptor = plainAcceptor([listener], {
+    ready: async (_channel, conn) => {
+      if (++calls === 1) await slow.promise;
+      return { conn };
+    },
+  });
+  try {
+    using _slow = await Deno.connect({ hostname: "127.0.0.1", port });
+    using quick = await Deno.connect({ hostname: "127.0.0.1", port });
+    using session = (await acceptor.next())!.conn as Deno.TcpConn;
+    assert.equal(session.remoteAddr.port, quick.localAddr.port);
+    // Once the slow one is ready, the session is taken: it is turned away.
+    slow.resolve();
+    const reader = new LineReader(_slow, { maxLineBytes: 100 });
+    assert.equal(await reader.readLine(), BUSY);
+  } finally {
+    await acceptor.close();
+  }
 });

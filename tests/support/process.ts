@@ -206,12 +206,15 @@ export function spawnProgram(name: ProgramName, args: string[], options: SpawnOp
 /** Starts `command` (program and arguments) with piped stdin, stdout and stderr. */
 export function spawnCommand(command: string[], options: Pick<SpawnOptions, "env"> = {}): RunningProgram {
   const [program, ...args] = command;
+  // The tests decide the secret: none leaks in from the environment running them.
+  const { PARLEY_SECRET: _, ...inherited } = Deno.env.toObject();
   const child = new Deno.Command(program, {
     args,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ...options.env },
+    clearEnv: true,
+    env: { ...inherited, NO_COLOR: "1", ...options.env },
   }).spawn();
   return new RunningProgram(child);
 }

@@ -50,6 +50,8 @@ export class Tmux implements AsyncDisposable {
       "env",
       "-u",
       "NO_COLOR",
+      "-u",
+      "PARLEY_SECRET",
       ...env,
       "sh",
       "-c",

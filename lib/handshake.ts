@@ -1,0 +1,200 @@
+/**
+ * Getting a new connection ready for a conversation: the TLS handshake, the
+ * shared-secret handshake, and a look at the first bytes of a plain
+ * connection to catch a peer that speaks TLS (or a secret we lack).
+ *
+ * What a handshake reads past its last line is handed on to the session, so
+ * that nothing the peer sends right after it is lost.
+ *
+ * @module
+ */
+
+import { formatNetAddr } from "./address.ts";
+import { AUTH_PREFIX, authenticateClient, authenticateServer, AuthError, MAX_AUTH_LINE_BYTES } from "./auth.ts";
+import { writeAll } from "./buffered_writer.ts";
+import { type Channel, closeQuietly } from "./channel.ts";
+import { WrongProtocolError } from "./errors.ts";
+import type { FailureThrottle } from "./failure_throttle.ts";
+import { type ByteSource, LineReader } from "./line_reader.ts";
+import { sleep } from "./sleep.ts";
+import { CheckedSource, PrefixedSource } from "./source_adapters.ts";
+import { describeTlsError, looksLikeTls, TlsError } from "./tls.ts";
+import { TLS_SERVER_REPLY, type TlsTerminator } from "./tls_terminator.ts";
+
+/** A connection ready for a session. */
+export interface ReadyConnection {
+  /** The connection (TLS or plain), for writing and closing. */
+  conn: Channel;
+  /** Where the session reads from: the connection, after any handshake bytes. */
+  source: ByteSource;
+  /** How the peer is named in messages. */
+  peerName: string;
+}
+
+/** The line a plain server sends to a client that tries to start TLS. */
+export const PLAIN_SERVER_REPLY = "error: this parley server does not use TLS";
+
+const encoder = new TextEncoder();
+
+/**
+ * Starts TLS on an accepted connection through `terminator` and completes
+ * the handshake.
+ *
+ * @throws {TlsError} when the TLS handshake fails.
+ * @throws {WrongProtocolError} when the client does not speak TLS.
+ */
+export async function secureServerSide(conn: Deno.Conn, terminator: TlsTerminator): Promise<Channel> {
+  const channel = await terminator.start(conn);
+  const peerName = formatNetAddr(conn.remoteAddr);
+  try {
+    await tlsHandshake(channel, (reason) => `TLS handshake with ${peerName} failed: ${reason}`);
+  } catch (error) {
+    closeQuietly(channel);
+    throw error;
+  }
+  return channel;
+}
+
+/** How the server readies connections. */
+export interface ServerHandshake {
+  /** True when the connection was secured with TLS. */
+  tls: boolean;
+  /** The shared secret's key, when clients must prove they know it. */
+  key?: CryptoKey;
+  /** Slows down addresses that failed to authenticate. */
+  throttle?: FailureThrottle;
+  /** Cancels waiting (the connection is closed when time is up). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Readies a (secured) connection: on a plain one, watches for a TLS client;
+ * with a secret, checks the client's proof.
+ *
+ * @throws {AuthError} when the client does not prove the secret.
+ * @throws {WrongProtocolError} when a plain server meets a TLS client.
+ */
+export async function readyServerSide(
+  channel: Channel,
+  conn: Deno.Conn,
+  options: ServerHandshake,
+): Promise<ReadyConnection> {
+  const peerName = formatNetAddr(conn.remoteAddr);
+  let source: ByteSource = channel;
+  if (!options.tls) {
+    source = new CheckedSource(channel, async (first) => {
+      if (!looksLikeTls(first)) return;
+      await writeAll(channel, encoder.encode(PLAIN_SERVER_REPLY + "\n")).catch(() => {});
+      throw new WrongProtocolError(`${peerName} tried to start TLS, but this server does not use it (see --tls-cert)`);
+    });
+  }
+  const { key, throttle } = options;
+  if (key === undefined) return { conn: channel, source, peerName };
+
+  const address = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : peerName;
+  const wait = sleep(throttle?.delayFor(address) ?? 0);
+  options.signal?.addEventListener("abort", wait.cancel, { once: true });
+  await wait.promise;
+  const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
+  try {
+    await authenticateClient(key, reader, channel);
+  } catch (error) {
+    if (error instanceof AuthError) {
+      throttle?.failed(address);
+      throw new AuthError(`Authentication failed for ${peerName}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+  throttle?.succeeded(address);
+  return { conn: channel, source: new PrefixedSource(reader.takeBuffered(), source), peerName };
+}
+
+/** How the client readies its connection. */
+export interface ClientHandshake {
+  /** Upgrade to TLS, verifying the server's certificate for `hostname`. */
+  tls?: { hostname: string; caCerts: string[] };
+  /** The shared secret's key, to prove and to check. */
+  key?: CryptoKey;
+  /** How the server is named in messages. */
+  peerName: string;
+  /** Give up after this long (ms): the connection is closed. */
+  timeoutMs: number;
+  /** Stops, as Ctrl+C does: the result is then `null`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Readies a new connection to the server: TLS handshake, then the mutual
+ * proof of the secret. On failure the connection is closed; when `signal`
+ * aborts first, the result is `null`.
+ *
+ * @throws {TlsError} when the TLS handshake fails.
+ * @throws {AuthError} when authentication fails or times out.
+ * @throws {WrongProtocolError} when a plain client meets a TLS server.
+ */
+export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshake): Promise<ReadyConnection | null> {
+  const { peerName, signal } = options;
+  // startTls only wraps the connection; the handshake happens below.
+  const conn: Deno.Conn = options.tls ? await Deno.startTls(tcp, options.tls) : tcp;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    closeQuietly(conn);
+  }, options.timeoutMs);
+  const interrupt = () => closeQuietly(conn);
+  signal?.addEventListener("abort", interrupt, { once: true });
+  try {
+    if (options.tls) {
+      await tlsHandshake(conn as Deno.TlsConn, (reason) => `Cannot connect to ${peerName} with TLS: ${reason}`);
+    }
+    const source = new CheckedSource(conn, (first) => {
+      // A TLS server answers a plain client with a TLS alert, or (parley) in plain words.
+      if (!options.tls && (looksLikeTls(first) || startsWith(first, TLS_SERVER_REPLY))) {
+        throw new WrongProtocolError(`${peerName} speaks TLS: connect with --tls`);
+      }
+      if (options.key === undefined && startsWith(first, AUTH_PREFIX)) {
+        throw new AuthError(
+          `${peerName} requires a shared secret: give the same one with --secret-file or PARLEY_SECRET`,
+        );
+      }
+      return Promise.resolve();
+    });
+    if (options.key === undefined) return { conn, source, peerName };
+    const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
+    try {
+      await authenticateServer(options.key, reader, conn);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      throw new AuthError(`Authentication with ${peerName} failed: ${error.message}`, { cause: error });
+    }
+    return { conn, source: new PrefixedSource(reader.takeBuffered(), source), peerName };
+  } catch (error) {
+    closeQuietly(conn);
+    if (signal?.aborted) return null;
+    if (timedOut) {
+      throw new AuthError(`Handshake with ${peerName} timed out (does it use the same --tls and secret settings?)`);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", interrupt);
+  }
+}
+
+async function tlsHandshake(
+  conn: { handshake(): Promise<unknown> },
+  message: (reason: string) => string,
+): Promise<void> {
+  try {
+    await conn.handshake();
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    // Whatever went wrong, it came from the other side or the network.
+    throw new TlsError(message(describeTlsError(error) ?? error.message), { cause: error });
+  }
+}
+
+function startsWith(bytes: Uint8Array, text: string): boolean {
+  const prefix = encoder.encode(text);
+  return bytes.length >= prefix.length && prefix.every((byte, i) => bytes[i] === byte);
+}

@@ -1,0 +1,76 @@
+/**
+ * TLS: reading certificates and keys, saying in plain words why a handshake
+ * failed, and telling TLS traffic from plain text by its first bytes.
+ *
+ * @module
+ */
+
+import { FileError, ParleyError } from "./errors.ts";
+import { readOptionText } from "./files.ts";
+
+/** A TLS handshake failed: a certificate that does not verify, or no TLS at all. */
+export class TlsError extends ParleyError {}
+
+/**
+ * Reads a PEM file named on the command line by `option`.
+ *
+ * @throws {FileError} when it cannot be read or holds no PEM block.
+ */
+export function readPemFile(option: string, path: string): string {
+  const text = readOptionText(option, path);
+  if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) {
+    throw new FileError(`Cannot use ${option} ${path}: not a PEM file (expected "-----BEGIN …-----")`);
+  }
+  return text;
+}
+
+/**
+ * Describes why a TLS handshake failed, from the error Deno raised, or
+ * returns `undefined` when the error is not a TLS failure.
+ */
+export function describeTlsError(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const message = error.message;
+  if (/UnknownIssuer|UnknownCA/.test(message)) {
+    return "the certificate is not trusted: unknown issuer (for a private or self-signed certificate, use --ca FILE)";
+  }
+  const wrongName = /not valid for name "([^"]*)"(?:; certificate is only valid for (.*))?/.exec(message);
+  if (wrongName) {
+    const names = wrongName[2] ? ` (it is for ${wrongName[2].replace(/\w+Name\("?([^")]*)"?\)/g, "$1")})` : "";
+    return `the certificate is not valid for ${wrongName[1]}${names}`;
+  }
+  if (/NotValidForName|BadCertificate/.test(message)) return "the certificate was rejected: not valid for this name";
+  if (/certificate expired|CertificateExpired|\bExpired\b/.test(message)) return "the certificate has expired";
+  if (/NotValidYet|not valid yet/i.test(message)) return "the certificate is not valid yet";
+  if (/CaUsedAsEndEntity/.test(message)) {
+    return "the server's certificate is a CA certificate (make it with basicConstraints=CA:FALSE; see the README)";
+  }
+  if (/InvalidContentType|corrupt message/.test(message)) return "the other side does not speak TLS";
+  if (/invalid peer certificate: (.*)/.test(message)) {
+    return `the certificate was rejected: ${/invalid peer certificate: (.*)/.exec(message)![1]}`;
+  }
+  if (error instanceof Deno.errors.UnexpectedEof) return "the connection closed during the TLS handshake";
+  if (/received fatal alert: (\w+)/.test(message)) {
+    return `the other side ended the handshake: ${/received fatal alert: (\w+)/.exec(message)![1]}`;
+  }
+  return undefined;
+}
+
+/**
+ * Describes why a certificate and key cannot be used together, from the
+ * error `Deno.listenTls` raised, or returns `undefined` for other errors.
+ */
+export function describeKeyPairError(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const message = error.message;
+  if (/KeyMismatch|may not be consistent/.test(message)) return "the key does not belong to the certificate";
+  if (/No keys found/.test(message)) return "no private key found in the --tls-key file";
+  if (/No certificates found/.test(message)) return "no certificate found in the --tls-cert file";
+  if (/failed to parse private key/.test(message)) return "the private key cannot be read (PEM RSA, ECDSA or EdDSA)";
+  return undefined;
+}
+
+/** True when `bytes` start like a TLS record (handshake, alert, …), as no text line does. */
+export function looksLikeTls(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] >= 0x14 && bytes[0] <= 0x17 && bytes[1] === 0x03;
+}

@@ -1,0 +1,149 @@
+/**
+ * TLS for connections accepted on a plain TCP listener.
+ *
+ * Closing a connection from `Deno.listenTls` before its handshake completes
+ * does not close its socket (Deno 2.9): a client that never finishes the
+ * handshake would keep it open for as long as it likes. So the server
+ * accepts plain TCP connections, which it can always close, and terminates
+ * TLS through a private TLS listener on loopback, relaying bytes between
+ * the two. Closing the outer connection ends everything behind it, and
+ * closing the TLS channel closes the outer connection.
+ *
+ * The relay also sees the first bytes: a client that does not start a TLS
+ * handshake gets a plain-text line saying so, at once.
+ *
+ * Only the relay's own connections are taken by the private listener, so no
+ * other local program can use it to get around the server's checks.
+ *
+ * @module
+ */
+
+import { formatNetAddr } from "./address.ts";
+import { writeAll } from "./buffered_writer.ts";
+import { type Channel, closeQuietly } from "./channel.ts";
+import { WrongProtocolError } from "./errors.ts";
+import type { KeyPair } from "./listen.ts";
+import { sleep } from "./sleep.ts";
+import { looksLikeTls } from "./tls.ts";
+
+/** The line a TLS server sends to a client that does not speak TLS. */
+export const TLS_SERVER_REPLY = "error: this parley server uses TLS: connect with --tls";
+
+/** How long a client may wait before its first byte; TLS clients send theirs at once. */
+const FIRST_BYTES_MS = 2000;
+const BUFFER_BYTES = 64 * 1024;
+
+/** The server side of a relayed TLS connection: closing it closes the client's socket too. */
+export interface TlsChannel extends Channel {
+  /** Runs the TLS handshake to completion. */
+  handshake(): Promise<unknown>;
+}
+
+/** Turns plain TCP connections into TLS connections, through a relay. */
+export class TlsTerminator {
+  #listener: Deno.TlsListener;
+  #relays = new Set<Promise<void>>();
+  /** Rendezvous happen one at a time, so the private listener's next connection is ours. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Opens the private TLS listener with `keyPair`.
+   *
+   * @throws the error of `Deno.listenTls` for a bad certificate or key.
+   */
+  constructor(keyPair: KeyPair) {
+    this.#listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, transport: "tcp", ...keyPair });
+  }
+
+  /**
+   * Starts TLS on `outer`, a connection accepted from a client. Resolves to
+   * the server side of the TLS connection; its handshake is still to come.
+   * Closing `outer`, or the channel, ends both.
+   *
+   * @throws {WrongProtocolError} when the client does not start TLS (it is told so).
+   */
+  async start(outer: Deno.Conn): Promise<TlsChannel> {
+    const peerName = formatNetAddr(outer.remoteAddr);
+    const first = await this.#firstBytes(outer);
+    if (first === null || !looksLikeTls(first)) {
+      await writeAll(outer, new TextEncoder().encode(TLS_SERVER_REPLY + "\n")).catch(() => {});
+      throw new WrongProtocolError(`${peerName} did not start TLS (a plain client?): told it to use --tls`);
+    }
+    const { inner, tls } = await this.#rendezvous();
+    const relay = this.#relay(outer, inner, first);
+    this.#relays.add(relay);
+    relay.finally(() => this.#relays.delete(relay));
+    return {
+      read: (p) => tls.read(p),
+      write: (p) => tls.write(p),
+      closeWrite: () => tls.closeWrite(),
+      handshake: () => tls.handshake(),
+      close: () => {
+        closeQuietly(tls);
+        closeQuietly(outer);
+      },
+    };
+  }
+
+  /** Closes the private listener and waits for every relay to end. */
+  async close(): Promise<void> {
+    this.#listener.close();
+    await this.#queue;
+    await Promise.all(this.#relays);
+  }
+
+  /**
+   * Connects to the private listener and accepts that very connection. Any
+   * other connection found there comes from another program: it is closed.
+   */
+  #rendezvous(): Promise<{ inner: Deno.TcpConn; tls: Deno.TlsConn }> {
+    const meeting = this.#queue.then(async () => {
+      const inner = await Deno.connect({ hostname: "127.0.0.1", port: this.#listener.addr.port });
+      try {
+        for (;;) {
+          const tls = await this.#listener.accept();
+          if (tls.remoteAddr.port === inner.localAddr.port) return { inner, tls };
+          tls.close();
+        }
+      } catch (error) {
+        inner.close();
+        throw error;
+      }
+    });
+    this.#queue = meeting.catch(() => {});
+    return meeting;
+  }
+
+  /** The first bytes from `outer`, or `null` if none come in time. */
+  async #firstBytes(outer: Deno.Conn): Promise<Uint8Array | null> {
+    const buffer = new Uint8Array(BUFFER_BYTES);
+    const wait = sleep(FIRST_BYTES_MS);
+    const reading = outer.read(buffer).catch(() => null);
+    const n = await Promise.race([reading, wait.promise.then(() => undefined)]);
+    wait.cancel();
+    if (n === undefined) {
+      // Silence: not a TLS client. The pending read ends when outer is closed.
+      return null;
+    }
+    return n === null ? null : buffer.slice(0, n);
+  }
+
+  /** Copies both ways until both directions end, or either fails; then closes both. */
+  async #relay(outer: Deno.Conn, inner: Deno.Conn, first: Uint8Array): Promise<void> {
+    const copy = async (from: Deno.Conn, to: Deno.Conn, initial?: Uint8Array) => {
+      if (initial) await writeAll(to, initial);
+      const buffer = new Uint8Array(BUFFER_BYTES);
+      for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
+        await writeAll(to, buffer.subarray(0, n));
+      }
+      await to.closeWrite();
+    };
+    const upstream = copy(outer, inner, first);
+    const downstream = copy(inner, outer);
+    // A half-close passes through; a failure either way ends both.
+    await Promise.all([upstream, downstream]).catch(() => {});
+    closeQuietly(outer);
+    closeQuietly(inner);
+    await Promise.allSettled([upstream, downstream]);
+  }
+}
