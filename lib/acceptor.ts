@@ -48,6 +48,11 @@ export interface AcceptorOptions<T> {
   maxRejecting?: number;
 }
 
+/** How a parley server's line to a client it turns away begins, while busy. */
+export const BUSY_PREFIX = "busy: the parley server";
+/** How a parley server's line to a client it refuses begins. */
+export const DENIED_PREFIX = "denied: this parley server";
+
 const DEFAULT_REJECT_MS = 1000;
 const DEFAULT_MAX_REJECTING = 256;
 const DEFAULT_MAX_READYING = 32;

@@ -7,6 +7,7 @@
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { importSecret } from "./auth.ts";
 import { connect } from "./connect.ts";
+import { BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
 import { BusyError, ExitCode, RefusedError, UsageError } from "./errors.ts";
 import { readyClientSide } from "./handshake.ts";
 import {
@@ -128,12 +129,12 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
     source: ready.source,
     idleTimeoutMs: options.idleTimeoutMs,
   });
-  if (result.end === "peer-left" && result.received === 1) {
+  if (result.received === 1 && result.end !== "interrupted") {
     // A server that turns us away says why in one line, then closes.
-    if (view.firstLine.startsWith("busy")) {
+    if (view.firstLine.startsWith(BUSY_PREFIX)) {
       throw new BusyError(`${target} is busy with another session; try again later`);
     }
-    if (view.firstLine.startsWith("denied")) {
+    if (view.firstLine.startsWith(DENIED_PREFIX)) {
       throw new RefusedError(`${target} does not accept connections from this address (--allow, --deny)`);
     }
   }
@@ -162,12 +163,12 @@ class FirstLineView implements SessionView, Disposable {
   }
 
   peerLine(bytes: Uint8Array): Promise<void> {
-    this.#firstLine ??= new TextDecoder().decode(bytes.subarray(0, 16));
+    this.#firstLine ??= new TextDecoder().decode(bytes.subarray(0, 64));
     return this.#view.peerLine(bytes);
   }
 
   peerLines(bytes: Uint8Array, lines: number): Promise<void> {
-    this.#firstLine ??= new TextDecoder().decode(bytes.subarray(0, 16));
+    this.#firstLine ??= new TextDecoder().decode(bytes.subarray(0, 64));
     return this.#view.peerLines(bytes, lines);
   }
 

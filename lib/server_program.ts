@@ -5,7 +5,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { Acceptor } from "./acceptor.ts";
+import { Acceptor, BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { importSecret } from "./auth.ts";
 import { AccessList } from "./cidr.ts";
@@ -188,11 +188,11 @@ async function serveWith(
   // that an honest client runs out of handshake time.
   const throttle = new FailureThrottle({ maxMs: Math.min(5000, options.handshakeTimeoutMs / 2) });
   const acceptor = new Acceptor<ReadyConnection>(listeners, {
-    busyLine: `busy: the parley server on ${addresses[0]} is in a session with someone else; try again later`,
+    busyLine: `${BUSY_PREFIX} on ${addresses[0]} is in a session with someone else; try again later`,
     screen: (conn) =>
       options.access.open ? undefined : options.access.refusal((conn.remoteAddr as Deno.NetAddr).hostname),
     // A plain line would look to a TLS client like a server without TLS: say nothing then.
-    refusedLine: terminator ? undefined : "denied: this parley server does not accept connections from your address",
+    refusedLine: terminator ? undefined : `${DENIED_PREFIX} does not accept connections from your address`,
     secure: terminator && ((conn) => secureServerSide(conn, terminator)),
     ready: (channel, conn, signal) =>
       readyServerSide(channel, conn, { tls: terminator !== undefined, key, throttle, signal }),
