@@ -99,6 +99,9 @@ export function describeOsError(error: unknown): string | undefined {
   if (error instanceof Deno.errors.NotCapable) {
     return "network access not granted (run with -N)";
   }
+  if (error instanceof Deno.errors.UnexpectedEof) {
+    return "the connection ended without a proper TLS close (it may have been cut short)";
+  }
   if (!(error instanceof Error)) return undefined;
   const code = "code" in error ? error.code : undefined;
   if (typeof code === "string" && code in OS_ERROR_TEXT) {

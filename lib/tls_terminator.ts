@@ -72,7 +72,11 @@ export class TlsTerminator {
     const { inner, tls } = await this.#rendezvous();
     const relay = this.#relay(outer, inner, first);
     this.#relays.add(relay);
-    relay.finally(() => this.#relays.delete(relay));
+    relay.finally(() => {
+      this.#relays.delete(relay);
+      // Without its client, the TLS connection is of no use: close it too.
+      closeQuietly(tls);
+    });
     return {
       read: (p) => tls.read(p),
       write: (p) => tls.write(p),

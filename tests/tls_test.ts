@@ -215,3 +215,22 @@ tlsTest("a raw TLS peer can talk to a TLS server like openssl s_client would", a
   await server.write("to the raw peer\n");
   assert.equal(await new LineReader(conn, { maxLineBytes: 100 }).readLine(), "to the raw peer");
 });
+
+tlsTest(
+  "a TLS server that dies mid-session is reported as a lost connection, not an error trace",
+  async ({ good, ca }) => {
+    const { server, port } = await startServer(["127.0.0.1", "0", "--tls-cert", good.cert, "--tls-key", good.key]);
+    await using _server = server;
+    await using client = spawnProgram("client", ["127.0.0.1", String(port), "--tls", "--ca", ca]);
+    await client.write("are you there?\n");
+    await server.stdout.waitFor(/^are you there\?$/);
+    server.child.kill("SIGKILL");
+    await exitsWith(
+      client,
+      1,
+      new RegExp(
+        `^client: Connection with 127\\.0\\.0\\.1:${port} lost: the connection ended without a proper TLS close`,
+      ),
+    );
+  },
+);
