@@ -6,14 +6,7 @@
 
 import assert from "node:assert/strict";
 import { LineReader } from "../lib/line_reader.ts";
-import { hasStackTrace, type RunningProgram, spawnProgram, startServer } from "./support/process.ts";
-
-async function exitsWith(program: RunningProgram, code: number, lastLine: RegExp): Promise<void> {
-  const status = await program.exit();
-  assert.equal(status.code, code, program.stderr.text);
-  assert.match(program.stderr.lines.at(-1) ?? "", lastLine);
-  assert.ok(!hasStackTrace(program.stderr.text), program.stderr.text);
-}
+import { assertExits, type RunningProgram, spawnProgram, startServer } from "./support/process.ts";
 
 /** Connects a client from `hostname`; returns once it chatted or was refused. */
 async function tryClient(hostname: string, port: number): Promise<RunningProgram> {
@@ -31,7 +24,7 @@ Deno.test("--allow with an IPv4 range admits IPv4 clients on a dual-stack server
   assert.equal((await v4.exit()).code, 0);
   await server.stdout.waitFor(/^may I\?$/);
   await using v6 = await tryClient("::1", port);
-  await exitsWith(v6, 1, new RegExp(`^client: \\[::1\\]:${port} does not accept connections from this address`));
+  await assertExits(v6, 1, new RegExp(`^client: \\[::1\\]:${port} does not accept connections from this address`));
   await server.stderr.waitFor(/^\[::1\]:\d+ refused: not in --allow$/);
   assert.equal(server.stdout.lines.length, 1);
 });
@@ -40,7 +33,7 @@ Deno.test("--deny ::1 keeps IPv6 loopback out and lets IPv4 in; IPv4-mapped rang
   const { server, port } = await startServer(["0", "-k", "--deny", "::1", "--allow", "::ffff:127.0.0.0/104,::1"]);
   await using _server = server;
   await using v6 = await tryClient("::1", port);
-  await exitsWith(v6, 1, /does not accept connections from this address \(--allow, --deny\)$/);
+  await assertExits(v6, 1, /does not accept connections from this address \(--allow, --deny\)$/);
   await server.stderr.waitFor(/^\[::1\]:\d+ refused: denied by --deny ::1$/);
   await using v4 = await tryClient("127.0.0.1", port);
   assert.equal((await v4.exit()).code, 0);
@@ -50,7 +43,7 @@ Deno.test("--deny ::1 keeps IPv6 loopback out and lets IPv4 in; IPv4-mapped rang
 Deno.test("bad --allow and --deny values are usage errors", async () => {
   for (const args of [["--allow", "10.0.0.0/33"], ["--deny", "not-an-ip"], ["--allow", "1.2.3.4,,5.6.7.8/99"]]) {
     await using server = spawnProgram("server", ["127.0.0.1", "0", ...args]);
-    await exitsWith(server, 2, /^server: Invalid address range ".*": expected an IPv4 or IPv6 address/);
+    await assertExits(server, 2, /^server: Invalid address range ".*": expected an IPv4 or IPv6 address/);
   }
 });
 
@@ -82,7 +75,7 @@ Deno.test("--idle-timeout ends a session in which nothing is said", async () => 
   await using _server = server;
   await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
   await client.write("one line, then silence\n");
-  await exitsWith(
+  await assertExits(
     server,
     1,
     /^server: No message with 127\.0\.0\.1:\d+ for 0\.5 s: closed the connection \(--idle-timeout\)$/,
@@ -95,7 +88,7 @@ Deno.test("the client's --idle-timeout ends the session too", async () => {
   const { server, port } = await startServer(["127.0.0.1", "0"]);
   await using _server = server;
   await using client = spawnProgram("client", ["127.0.0.1", String(port), "--idle-timeout", "0.3"]);
-  await exitsWith(client, 1, /^client: No message with 127\.0\.0\.1:\d+ for 0\.3 s/);
+  await assertExits(client, 1, /^client: No message with 127\.0\.0\.1:\d+ for 0\.3 s/);
   assert.equal((await server.exit()).code, 0);
 });
 

@@ -7,20 +7,9 @@ import assert from "node:assert/strict";
 import { writeAll } from "../lib/buffered_writer.ts";
 import { LineReader } from "../lib/line_reader.ts";
 import { closedPort } from "./support/net.ts";
-import { hasStackTrace, type RunningProgram, spawnProgram } from "./support/process.ts";
+import { assertExits, spawnProgram } from "./support/process.ts";
 
 const encoder = new TextEncoder();
-
-/** Waits for `program` to exit and checks its code and last stderr line. */
-async function assertFails(program: RunningProgram, code: number, lastLine: string | RegExp): Promise<void> {
-  const status = await program.exit();
-  const stderr = program.stderr.text;
-  assert.equal(status.code, code, stderr);
-  assert.ok(!hasStackTrace(stderr), stderr);
-  const last = program.stderr.lines.at(-1) ?? "";
-  if (typeof lastLine === "string") assert.equal(last, lastLine);
-  else assert.match(last, lastLine);
-}
 
 const usageCases: [string, string[], RegExp][] = [
   [
@@ -42,7 +31,7 @@ const usageCases: [string, string[], RegExp][] = [
 for (const [name, args, message] of usageCases) {
   Deno.test(`${name} ${args.join(" ")} is bad usage: exit 2 with one line`, async () => {
     await using program = spawnProgram(name as "server" | "client", args);
-    await assertFails(program, 2, message);
+    await assertExits(program, 2, message);
     assert.equal(program.stderr.lines.length, 1);
     assert.deepEqual(program.stdout.lines, []);
   });
@@ -52,7 +41,7 @@ Deno.test("server reports a port already in use", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = taken.addr.port;
   await using server = spawnProgram("server", ["127.0.0.1", String(port)]);
-  await assertFails(server, 1, `server: Cannot listen on 127.0.0.1:${port}: address already in use`);
+  await assertExits(server, 1, `server: Cannot listen on 127.0.0.1:${port}: address already in use`);
 });
 
 /** How to run the server as a user who may not bind low ports, if there is one. */
@@ -79,7 +68,7 @@ Deno.test({
   async fn() {
     await using server = spawnProgram("server", ["127.0.0.1", "80"], lowPort);
     try {
-      await assertFails(server, 1, "server: Cannot listen on 127.0.0.1:80: permission denied");
+      await assertExits(server, 1, "server: Cannot listen on 127.0.0.1:80: permission denied");
     } finally {
       if (lowPort?.env.DENO_DIR) await Deno.remove(lowPort.env.DENO_DIR, { recursive: true });
     }
@@ -89,14 +78,14 @@ Deno.test({
 Deno.test("client reports connection refused", async () => {
   const port = closedPort();
   await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
-  await assertFails(client, 1, `client: Cannot connect to 127.0.0.1:${port}: connection refused`);
+  await assertExits(client, 1, `client: Cannot connect to 127.0.0.1:${port}: connection refused`);
   assert.equal(client.stderr.lines.length, 1);
 });
 
 Deno.test("client reports an unreachable network", async () => {
   // The kernel refuses TCP to the broadcast address without sending a packet.
   await using client = spawnProgram("client", ["255.255.255.255", "4747"]);
-  await assertFails(client, 1, "client: Cannot connect to 255.255.255.255:4747: network is unreachable");
+  await assertExits(client, 1, "client: Cannot connect to 255.255.255.255:4747: network is unreachable");
 });
 
 Deno.test("client gives up after its connect timeout", async () => {
@@ -113,7 +102,7 @@ Deno.test("client gives up after its connect timeout", async () => {
       queued.push(attempt);
     }
     await using client = spawnProgram("client", ["127.0.0.1", String(port), "--connect-timeout", "0.5"]);
-    await assertFails(client, 1, `client: Cannot connect to 127.0.0.1:${port}: timed out after 0.5 s`);
+    await assertExits(client, 1, `client: Cannot connect to 127.0.0.1:${port}: timed out after 0.5 s`);
   } finally {
     for (const conn of queued) conn.close();
   }
@@ -127,7 +116,7 @@ Deno.test("client reports a connection reset in the middle of a session", async 
   // Closing with unread data makes the kernel reset the connection.
   await conn.read(new Uint8Array(1));
   conn.close();
-  await assertFails(
+  await assertExits(
     client,
     1,
     `client: Connection with 127.0.0.1:${listener.addr.port} lost: connection reset by peer`,
@@ -140,7 +129,7 @@ Deno.test("client ends with an error when the server sends a line over the limit
   await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
   using conn = await listener.accept();
   await writeAll(conn, encoder.encode("a fine line\n" + "x".repeat(70_000) + "\n"));
-  await assertFails(client, 1, `client: 127.0.0.1:${port} sent a line longer than 65536 bytes (see --max-line)`);
+  await assertExits(client, 1, `client: 127.0.0.1:${port} sent a line longer than 65536 bytes (see --max-line)`);
   assert.deepEqual(client.stdout.lines, ["a fine line"]);
 });
 
@@ -149,7 +138,7 @@ Deno.test("server honours --max-line for what it receives", async () => {
   const { match } = await server.stderr.waitFor(/^listening on \S+:(\d+)$/);
   using conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(match[1]) });
   await writeAll(conn, encoder.encode("12345678\n123456789\n"));
-  await assertFails(server, 1, /^server: 127\.0\.0\.1:\d+ sent a line longer than 8 bytes \(see --max-line\)$/);
+  await assertExits(server, 1, /^server: 127\.0\.0\.1:\d+ sent a line longer than 8 bytes \(see --max-line\)$/);
   assert.deepEqual(server.stdout.lines, ["12345678"]);
 });
 
@@ -164,7 +153,7 @@ Deno.test("client refuses to send a line over the limit, sends the rest, and exi
   await writeAll(conn, encoder.encode("reply\n"));
   assert.equal(await reader.readLine(), "also ok");
   await client.closeStdin();
-  await assertFails(client, 1, "client: 1 line over the 10-byte limit not sent");
+  await assertExits(client, 1, "client: 1 line over the 10-byte limit not sent");
   assert.equal(await reader.readLine(), null);
 });
 
@@ -178,5 +167,5 @@ Deno.test("client reports a closed stdout", async () => {
     const sent = await writeAll(conn, flood).then(() => true, () => false);
     if (!sent) break;
   }
-  await assertFails(client, 1, "client: Cannot write to standard output: broken pipe");
+  await assertExits(client, 1, "client: Cannot write to standard output: broken pipe");
 });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { AUTH_PREFIX } from "../lib/auth.ts";
 import { writeAll } from "../lib/buffered_writer.ts";
 import { LineReader } from "../lib/line_reader.ts";
-import { hasStackTrace, type RunningProgram, spawnProgram, startServer } from "./support/process.ts";
+import { assertExits, spawnProgram, startServer } from "./support/process.ts";
 
 const encoder = new TextEncoder();
 
@@ -20,13 +20,6 @@ function secretFile(secret: string): string {
 
 const RIGHT = secretFile("correct horse battery staple");
 const WRONG = secretFile("incorrect horse");
-
-async function exitsWith(program: RunningProgram, code: number, lastLine: RegExp): Promise<void> {
-  const status = await program.exit();
-  assert.equal(status.code, code, program.stderr.text);
-  assert.match(program.stderr.lines.at(-1) ?? "", lastLine);
-  assert.ok(!hasStackTrace(program.stderr.text), program.stderr.text);
-}
 
 Deno.test("with the same secret on both sides they verify each other and chat", async () => {
   const { server, port } = await startServer(["127.0.0.1", "0", "--secret-file", RIGHT]);
@@ -57,7 +50,7 @@ Deno.test("a wrong secret fails on both sides; the server keeps serving", async 
   const { server, port } = await startServer(["127.0.0.1", "0", "--secret-file", RIGHT]);
   await using _server = server;
   await using wrong = spawnProgram("client", ["127.0.0.1", String(port), "--secret-file", WRONG]);
-  await exitsWith(
+  await assertExits(
     wrong,
     1,
     new RegExp(`^client: Authentication with 127\\.0\\.0\\.1:${port} failed: the server does not accept our secret$`),
@@ -76,7 +69,7 @@ Deno.test("a client without the secret is told at once that the server needs one
   const { server, port } = await startServer(["127.0.0.1", "0", "--secret-file", RIGHT]);
   await using _server = server;
   await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
-  await exitsWith(
+  await assertExits(
     client,
     1,
     new RegExp(
@@ -98,7 +91,7 @@ Deno.test("a client with a secret facing a server without one gives up after the
     "--handshake-timeout",
     "0.5",
   ]);
-  await exitsWith(
+  await assertExits(
     client,
     1,
     /^client: Handshake with 127\.0\.0\.1:\d+ timed out \(does it use the same --tls and secret settings\?\)$/,
@@ -137,10 +130,10 @@ Deno.test("secret files are checked: missing or empty, and an empty PARLEY_SECRE
     ];
     for (const [args, message] of cases) {
       await using server = spawnProgram("server", ["127.0.0.1", "0", ...args]);
-      await exitsWith(server, 1, message);
+      await assertExits(server, 1, message);
     }
     await using blank = spawnProgram("server", ["127.0.0.1", "0"], { env: { PARLEY_SECRET: "" } });
-    await exitsWith(blank, 1, /^server: Cannot use PARLEY_SECRET: it is empty$/);
+    await assertExits(blank, 1, /^server: Cannot use PARLEY_SECRET: it is empty$/);
   } finally {
     Deno.removeSync(empty);
   }

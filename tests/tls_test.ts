@@ -8,27 +8,13 @@ import { writeAll } from "../lib/buffered_writer.ts";
 import { LineReader } from "../lib/line_reader.ts";
 import { haveOpenssl, makeCertificates, type TestCertificates } from "./support/certs.ts";
 import { LOOPBACKS } from "./support/net.ts";
-import {
-  hasStackTrace,
-  ROOT,
-  type RunningProgram,
-  spawnCommand,
-  spawnProgram,
-  startServer,
-} from "./support/process.ts";
+import { assertExits, ROOT, spawnCommand, spawnProgram, startServer } from "./support/process.ts";
 
 const skip = haveOpenssl() ? "" : " (skipped: openssl is not installed; .ci/run installs it)";
 const certs: TestCertificates | undefined = skip ? undefined : makeCertificates();
 
 function tlsTest(name: string, fn: (certs: TestCertificates) => Promise<void>): void {
   Deno.test({ name: name + skip, ignore: certs === undefined, fn: () => fn(certs!) });
-}
-
-async function exitsWith(program: RunningProgram, code: number, lastLine: RegExp): Promise<void> {
-  const status = await program.exit();
-  assert.equal(status.code, code, program.stderr.text);
-  assert.match(program.stderr.lines.at(-1) ?? "", lastLine);
-  assert.ok(!hasStackTrace(program.stderr.text), program.stderr.text);
 }
 
 for (const hostname of LOOPBACKS) {
@@ -90,7 +76,7 @@ for (const [what, pair, extra, message] of failures) {
     const { server, port } = await startServer(["127.0.0.1", "0", "--tls-cert", files.cert, "--tls-key", files.key]);
     await using _server = server;
     await using client = spawnProgram("client", ["127.0.0.1", String(port), "--tls", ...extra(c)]);
-    await exitsWith(
+    await assertExits(
       client,
       1,
       new RegExp(`^client: Cannot connect to 127\\.0\\.0\\.1:${port} with TLS: ${message.source}`),
@@ -108,7 +94,7 @@ tlsTest("a plain client that reaches a TLS server is told at its first line", as
   await using _server = server;
   await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
   await client.write("hello?\n");
-  await exitsWith(client, 1, new RegExp(`^client: 127\\.0\\.0\\.1:${port} speaks TLS: connect with --tls$`));
+  await assertExits(client, 1, new RegExp(`^client: 127\\.0\\.0\\.1:${port} speaks TLS: connect with --tls$`));
   await server.stderr.waitFor(/^127\.0\.0\.1:\d+ did not start TLS \(a plain client\?\): told it to use --tls$/);
 });
 
@@ -116,7 +102,7 @@ tlsTest("a plain client that says nothing to a TLS server is told within seconds
   const { server, port } = await startServer(["127.0.0.1", "0", "--tls-cert", good.cert, "--tls-key", good.key]);
   await using _server = server;
   await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
-  await exitsWith(client, 1, new RegExp(`^client: 127\\.0\\.0\\.1:${port} speaks TLS: connect with --tls$`));
+  await assertExits(client, 1, new RegExp(`^client: 127\\.0\\.0\\.1:${port} speaks TLS: connect with --tls$`));
   await server.stderr.waitFor(/^127\.0\.0\.1:\d+ did not start TLS \(a plain client\?\): told it to use --tls$/);
 });
 
@@ -124,7 +110,7 @@ tlsTest("a TLS client that reaches a plain server is told at once; the server ke
   const { server, port } = await startServer(["127.0.0.1", "0"]);
   await using _server = server;
   await using client = spawnProgram("client", ["127.0.0.1", String(port), "--tls", "--ca", ca]);
-  await exitsWith(
+  await assertExits(
     client,
     1,
     new RegExp(`^client: Cannot connect to 127\\.0\\.0\\.1:${port} with TLS: the other side does not speak TLS$`),
@@ -163,7 +149,7 @@ tlsTest("busy clients of a TLS server get their busy line over TLS", async ({ go
   await first.write("first\n");
   await server.stdout.waitFor(/^first$/);
   await using second = spawnProgram("client", ["127.0.0.1", String(port), "--tls", "--ca", ca]);
-  await exitsWith(second, 1, /is busy with another session; try again later$/);
+  await assertExits(second, 1, /is busy with another session; try again later$/);
 });
 
 tlsTest("bad certificate files and options are reported in one line", async ({ good, wrongName }) => {
@@ -183,10 +169,10 @@ tlsTest("bad certificate files and options are reported in one line", async ({ g
   ];
   for (const [args, code, message] of cases) {
     await using server = spawnProgram("server", ["127.0.0.1", "0", ...args]);
-    await exitsWith(server, code, message);
+    await assertExits(server, code, message);
   }
   await using client = spawnProgram("client", ["--ca", good.cert]);
-  await exitsWith(client, 2, /^client: --ca needs --tls/);
+  await assertExits(client, 2, /^client: --ca needs --tls/);
 });
 
 tlsTest("without read permission, the certificate error says how to grant it", async ({ good }) => {
@@ -203,7 +189,7 @@ tlsTest("without read permission, the certificate error says how to grant it", a
     "--tls-key",
     good.key,
   ]);
-  await exitsWith(server, 1, /^server: Cannot read --tls-cert .*: read access not granted \(run with -R/);
+  await assertExits(server, 1, /^server: Cannot read --tls-cert .*: read access not granted \(run with -R/);
 });
 
 tlsTest("a raw TLS peer can talk to a TLS server like openssl s_client would", async ({ good, ca }) => {
@@ -225,7 +211,7 @@ tlsTest(
     await client.write("are you there?\n");
     await server.stdout.waitFor(/^are you there\?$/);
     server.child.kill("SIGKILL");
-    await exitsWith(
+    await assertExits(
       client,
       1,
       new RegExp(

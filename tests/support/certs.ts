@@ -44,34 +44,23 @@ export function makeCertificates(): TestCertificates {
   const dir = Deno.makeTempDirSync({ prefix: "parley-certs-" });
   globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
   const path = (name: string) => `${dir}/${name}`;
-  openssl(
-    dir,
-    "req",
-    "-x509",
-    ...EC_KEY,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "30",
-    "-subj",
-    "/CN=parley CA",
-  );
-  openssl(
-    dir,
-    "req",
-    "-x509",
-    ...EC_KEY,
-    "-keyout",
-    "other.key",
-    "-out",
-    "other.pem",
-    "-days",
-    "30",
-    "-subj",
-    "/CN=other",
-  );
+  const authority = (name: string, subject: string) =>
+    openssl(
+      dir,
+      "req",
+      "-x509",
+      ...EC_KEY,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "30",
+      "-subj",
+      subject,
+    );
+  authority("ca", "/CN=parley CA");
+  authority("other", "/CN=other");
   const signed = (name: string, names: string, days: string) => {
     openssl(dir, "req", ...EC_KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
     Deno.writeTextFileSync(

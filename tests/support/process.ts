@@ -234,6 +234,20 @@ export async function startServer(
   }
 }
 
+/**
+ * Waits for `program` to exit and checks its exit code and its last line on
+ * stderr, and that it printed no stack trace.
+ */
+export async function assertExits(program: RunningProgram, code: number, lastLine: string | RegExp): Promise<void> {
+  const status = await program.exit();
+  const stderr = program.stderr.text;
+  if (status.code !== code) throw new Error(`exit code ${status.code}, expected ${code}:\n${stderr}`);
+  if (hasStackTrace(stderr)) throw new Error(`stack trace on stderr:\n${stderr}`);
+  const last = program.stderr.lines.at(-1) ?? "";
+  const matches = typeof lastLine === "string" ? last === lastLine : lastLine.test(last);
+  if (!matches) throw new Error(`last line on stderr ${JSON.stringify(last)} is not ${lastLine}:\n${stderr}`);
+}
+
 /** True when `text` looks like it holds a stack trace. */
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+:\d+:\d+\)?$/m.test(text) || /\berror: Uncaught\b/.test(text);
