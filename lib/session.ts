@@ -228,7 +228,7 @@ class Session {
    * back.
    */
   async #sendQueued(oneLine: boolean): Promise<void> {
-    try {
+    const open = await this.#outgoing(async () => {
       while (this.#state === "open") {
         const run = oneLine ? { bytes: this.#input.shift(), lines: 1 } : this.#input.shiftRun();
         if (run?.bytes === undefined) break;
@@ -239,30 +239,33 @@ class Session {
         if (oneLine) break;
       }
       await this.#writer.flush();
-    } catch (error) {
-      this.#sending = undefined;
-      if (this.#state === "open") this.#finish({ error: this.#translate(error) });
-      return;
-    }
-    this.#sending = undefined;
-    if (this.#state !== "open") return;
+    });
+    if (!open) return;
     if (!this.#duplex && !this.#myTurn) this.#view.turn(false);
     this.#step();
   }
 
   /** Duplex: all our lines are out; close our direction and keep receiving. */
   async #finishSending(): Promise<void> {
-    try {
-      await this.#closeWrite();
-    } catch (error) {
-      this.#sending = undefined;
-      if (this.#state === "open") this.#finish({ error: this.#translate(error) });
-      return;
-    }
-    this.#sending = undefined;
-    if (this.#state !== "open") return;
+    if (!(await this.#outgoing(() => this.#closeWrite()))) return;
     if (this.#peerDone) this.#finish({ end: "input-ended" });
     else this.#view.notice("finished-sending");
+  }
+
+  /**
+   * Runs one piece of sending; a failure ends the session. Resolves to true
+   * when the session is still open afterwards.
+   */
+  async #outgoing(work: () => Promise<void>): Promise<boolean> {
+    try {
+      await work();
+      return this.#state === "open";
+    } catch (error) {
+      if (this.#state === "open") this.#finish({ error: this.#translate(error) });
+      return false;
+    } finally {
+      this.#sending = undefined;
+    }
   }
 
   async #receive(): Promise<void> {
