@@ -10,7 +10,6 @@
  */
 
 import { clientProgram } from "./lib/client_program.ts";
-import process from "node:process";
 import { runProgram } from "./lib/program.ts";
 
 /** Runs the client with `args`; resolves to the exit code. */
@@ -19,7 +18,10 @@ export function main(args: string[]): Promise<number> {
     stdin: Deno.stdin,
     stdout: Deno.stdout,
     stderr: Deno.stderr,
-    terminal: () => ({ input: process.stdin, output: process.stdout }),
+    terminal: async () => {
+      const { default: process } = await import("node:process");
+      return { input: process.stdin, output: process.stdout };
+    },
   });
 }
 

@@ -9,7 +9,6 @@
  * @module
  */
 
-import process from "node:process";
 import { runProgram } from "./lib/program.ts";
 import { serverProgram } from "./lib/server_program.ts";
 
@@ -19,7 +18,10 @@ export function main(args: string[]): Promise<number> {
     stdin: Deno.stdin,
     stdout: Deno.stdout,
     stderr: Deno.stderr,
-    terminal: () => ({ input: process.stdin, output: process.stdout }),
+    terminal: async () => {
+      const { default: process } = await import("node:process");
+      return { input: process.stdin, output: process.stdout };
+    },
   });
 }
 

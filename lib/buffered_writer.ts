@@ -46,15 +46,18 @@ export class BufferedWriter {
     return this.#used;
   }
 
-  /** Accepts `bytes`; writes to the sink only when the buffer fills up. */
+  /**
+   * Accepts `bytes`; writes to the sink only when the buffer fills up. Large
+   * writes (half the buffer or more) go straight to the sink, uncopied, after
+   * what is buffered.
+   */
   async write(bytes: Uint8Array): Promise<void> {
-    if (bytes.length > this.#buf.length - this.#used) {
+    if (bytes.length >= this.#buf.length / 2) {
       await this.flush();
-      if (bytes.length >= this.#buf.length) {
-        await writeAll(this.#sink, bytes);
-        return;
-      }
+      await writeAll(this.#sink, bytes);
+      return;
     }
+    if (bytes.length > this.#buf.length - this.#used) await this.flush();
     this.#buf.set(bytes, this.#used);
     this.#used += bytes.length;
   }

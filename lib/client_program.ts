@@ -10,14 +10,8 @@ import { connect } from "./connect.ts";
 import { BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
 import { BusyError, ExitCode, RefusedError, UsageError } from "./errors.ts";
 import { readyClientSide } from "./handshake.ts";
-import {
-  COMMON_HELP,
-  COMMON_OPTIONS,
-  type CommonOptions,
-  parseCommandLine,
-  parseCommonOptions,
-  parseDuration,
-} from "./options.ts";
+import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
+import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions, parseDuration } from "./options.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { loadSecret } from "./secret.ts";
 import { runSession, type SessionNotice, type SessionView } from "./session.ts";
@@ -73,10 +67,10 @@ const OPTIONS = {
   host: { type: "string" },
   port: { type: "string", short: "p" },
   "connect-timeout": { type: "string" },
-  tls: { type: "boolean", default: false },
+  tls: { type: "boolean" },
   ca: { type: "string" },
   ...COMMON_OPTIONS,
-} as const;
+} as const satisfies OptionSpecs;
 
 /**
  * Reads the client's command line.

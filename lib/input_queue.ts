@@ -13,7 +13,8 @@
  */
 
 import { isIoError } from "./errors.ts";
-import { byteClass, type ByteSource, LineReader, type LineRun, LineTooLongError } from "./line_reader.ts";
+import { ByteClass } from "./byte_class.ts";
+import { type ByteSource, LineReader, type LineRun, LineTooLongError } from "./line_reader.ts";
 
 /** Options for {@linkcode InputQueue}. */
 export interface InputQueueOptions {
@@ -40,7 +41,7 @@ const LF = 0x0a;
  * Bytes that go on the wire as they are: ASCII (so valid UTF-8) except `\r`,
  * which is dropped before `\n` and so needs a look.
  */
-const SENDABLE = byteClass((byte) => byte < 0x80 && byte !== 0x0d);
+const SENDABLE = ByteClass.of((byte) => byte < 0x80 && byte !== 0x0d);
 
 /**
  * Reads lines from a source into a bounded queue, each ready to send as valid

@@ -1,11 +1,11 @@
 /**
- * Command-line values shared by both programs: sizes, durations, and strict
- * option parsing that turns every mistake into a {@linkcode UsageError}.
+ * Command-line values shared by both programs: the options both take, sizes
+ * and durations. Every mistake is a {@linkcode UsageError}.
  *
  * @module
  */
 
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type { OptionSpecs } from "./command_line.ts";
 import { UsageError } from "./errors.ts";
 
 /** Default limit on a line's length: 64 KiB, as Redis caps an inline request. */
@@ -61,15 +61,15 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** The option specs behind {@linkcode CommonOptions}, for `parseArgs`. */
 export const COMMON_OPTIONS = {
   "max-line": { type: "string" },
-  duplex: { type: "boolean", default: false },
+  duplex: { type: "boolean" },
   name: { type: "string" },
-  timestamps: { type: "boolean", default: false },
+  timestamps: { type: "boolean" },
   "secret-file": { type: "string" },
   "handshake-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
-  version: { type: "boolean", short: "V", default: false },
-} as const;
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const satisfies OptionSpecs;
 
 /** The help lines for {@linkcode COMMON_OPTIONS}. */
 export const COMMON_HELP = `\
@@ -147,30 +147,4 @@ export function parseDuration(option: string, text: string): number {
     );
   }
   return Math.ceil(ms);
-}
-
-/** Parses `args` strictly against `options`, allowing positional arguments. */
-export function parseCommandLine<T extends ParseArgsOptionsConfig>(
-  args: string[],
-  options: T,
-): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    if (!(error instanceof Error) || !("code" in error)) throw error;
-    const { code, message } = error;
-    if (typeof code !== "string" || !code.startsWith("ERR_PARSE_ARGS")) throw error;
-    // Node names an option as '-p, --port <value>': keep the long form.
-    const option = /'([^']*?)(?: <value>)?'/.exec(message)?.[1]?.split(", ").pop() ?? "";
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      throw new UsageError(`Unknown option ${option}`);
-    }
-    if (/does not take an argument/.test(message)) {
-      throw new UsageError(`Option ${option} takes no value`);
-    }
-    if (/argument missing|ambiguous/.test(message)) {
-      throw new UsageError(`Option ${option} needs a value (write ${option}=VALUE if it starts with -)`);
-    }
-    throw new UsageError(message.split("\n")[0]);
-  }
 }

@@ -12,20 +12,18 @@ import { type ByteSink, writeAll } from "./buffered_writer.ts";
 import { ExitCode, ParleyError, RefusedLinesError, UsageError } from "./errors.ts";
 import { InputQueue } from "./input_queue.ts";
 import type { CommonOptions } from "./options.ts";
+import { CloseableSource } from "./closeable_source.ts";
 import { PlainUi } from "./plain_view.ts";
 import type { SessionResult } from "./session.ts";
 import { StatusWriter } from "./status_writer.ts";
-import { StreamSource } from "./stream_source.ts";
-import { Style } from "./style.ts";
-import { Terminal, type TerminalStreams } from "./terminal.ts";
-import { TerminalUi } from "./terminal_view.ts";
+import type { Terminal, TerminalStreams } from "./terminal.ts";
 import type { Ui } from "./ui.ts";
 import { VERSION } from "./version.ts";
 
 /** The process's standard streams, as `Deno.stdin`, `Deno.stdout`, `Deno.stderr`. */
 export interface StdStreams {
-  /** Our input: the lines to send. */
-  stdin: { readonly readable: ReadableStream<Uint8Array>; isTerminal(): boolean };
+  /** Our input: the lines to send. Closing it ends a pending read. */
+  stdin: { read(p: Uint8Array): Promise<number | null>; close(): void; isTerminal(): boolean };
   /** The peer's lines. */
   stdout: ByteSink & { isTerminal(): boolean };
   /** Prompts, status and errors. */
@@ -33,8 +31,9 @@ export interface StdStreams {
   /**
    * The same terminal as Node streams, for line editing, when stdin and
    * stdout are both terminals (as `process.stdin` and `process.stdout`).
+   * Asked for only then, so that nothing else pays for loading them.
    */
-  terminal?: () => TerminalStreams;
+  terminal?: () => Promise<TerminalStreams>;
 }
 
 /** What a program runs with. */
@@ -80,7 +79,7 @@ export async function runProgram<O extends CommonOptions>(
       return ExitCode.Ok;
     }
     using interrupt = listenForInterrupt();
-    const { input, ui, terminal } = openInterface(streams, options, status);
+    const { input, ui, terminal } = await openInterface(streams, options, status);
     terminal?.onInterrupt(() => interrupt.abort());
     input.subscribe((event) => {
       if (event.kind === "refused") {
@@ -133,20 +132,26 @@ export function plural(count: number, noun: string): string {
  * Opens the interface: a terminal chat window when stdin and stdout are both
  * terminals, otherwise plain lines on stdout and status on stderr.
  */
-function openInterface(
+async function openInterface(
   streams: StdStreams,
   options: CommonOptions,
   status: StatusWriter,
-): { input: InputQueue; ui: Ui; terminal?: Terminal } {
+): Promise<{ input: InputQueue; ui: Ui; terminal?: Terminal }> {
   const queueOptions = { maxLineBytes: options.maxLineBytes };
   const mode = options.duplex ? "duplex" : "alternating";
   if (streams.terminal && streams.stdin.isTerminal() && streams.stdout.isTerminal()) {
-    const terminal = new Terminal(streams.terminal());
+    // Loaded only here: node:readline and node:process cost every start.
+    const [{ Terminal }, { TerminalUi }, { Style }] = await Promise.all([
+      import("./terminal.ts"),
+      import("./terminal_view.ts"),
+      import("./style.ts"),
+    ]);
+    const terminal = new Terminal(await streams.terminal());
     const input = new InputQueue(terminal, queueOptions);
     const look = { style: new Style(!Deno.noColor), timestamps: options.timestamps, label: options.name };
     return { input, ui: new TerminalUi(terminal, input, mode, look), terminal };
   }
-  const input = new InputQueue(new StreamSource(streams.stdin.readable), queueOptions);
+  const input = new InputQueue(new CloseableSource(streams.stdin), queueOptions);
   const interactive = streams.stdin.isTerminal() && streams.stderr.isTerminal();
   return { input, ui: new PlainUi(streams.stdout, status, interactive) };
 }

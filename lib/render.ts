@@ -12,7 +12,7 @@
  * @module
  */
 
-import { byteClass } from "./line_reader.ts";
+import { ByteClass } from "./byte_class.ts";
 
 /**
  * Characters that are not shown as themselves: C0 except tab, DEL, C1, the
@@ -36,14 +36,14 @@ export function escapeControls(text: string): string {
 
 /**
  * The bytes that can be written to a terminal as they are, without decoding
- * and escaping: printable ASCII and tab (a {@linkcode byteClass}).
+ * and escaping: printable ASCII and tab.
  */
-export const PLAIN_TEXT: Uint8Array = byteClass((byte) => (byte >= 0x20 && byte <= 0x7e) || byte === 0x09);
+export const PLAIN_TEXT: ByteClass = ByteClass.of((byte) => (byte >= 0x20 && byte <= 0x7e) || byte === 0x09);
 
 /** True when every byte of `bytes` is in {@linkcode PLAIN_TEXT}. */
 export function isPlainAscii(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) {
-    if (PLAIN_TEXT[bytes[i]] === 0) return false;
+    if (!PLAIN_TEXT.has(bytes[i])) return false;
   }
   return true;
 }

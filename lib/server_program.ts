@@ -4,7 +4,6 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 import { Acceptor, BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { importSecret } from "./auth.ts";
@@ -21,7 +20,8 @@ import {
 import { FailureThrottle } from "./failure_throttle.ts";
 import { type ReadyConnection, readyServerSide, secureServerSide } from "./handshake.ts";
 import { listen } from "./listen.ts";
-import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommandLine, parseCommonOptions } from "./options.ts";
+import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
+import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions } from "./options.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { loadSecret, SECRET_ENV } from "./secret.ts";
 import { runSession } from "./session.ts";
@@ -74,13 +74,13 @@ listen, connection lost, a line over the limit), 2 bad usage.
 const OPTIONS = {
   host: { type: "string" },
   port: { type: "string", short: "p" },
-  "keep-open": { type: "boolean", short: "k", default: false },
+  "keep-open": { type: "boolean", short: "k" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   allow: { type: "string", multiple: true },
   deny: { type: "string", multiple: true },
   ...COMMON_OPTIONS,
-} as const;
+} as const satisfies OptionSpecs;
 
 /**
  * Reads the server's command line.
@@ -129,7 +129,7 @@ export function clientCommand(host: string | undefined, port: number, hints: Cli
   if (hints.secretFromEnv) permissions.push(`--allow-env=${SECRET_ENV}`);
   const program = Deno.build.standalone
     ? Deno.execPath().replace(/server(\.exe)?$/, "client$1")
-    : `deno run ${permissions.join(" ")} ${fileURLToPath(new URL("../client.ts", import.meta.url))}`;
+    : `deno run ${permissions.join(" ")} ${decodeURIComponent(new URL("../client.ts", import.meta.url).pathname)}`;
   const env = hints.secretFromEnv ? `${SECRET_ENV}=… ` : "";
   return `${env}${[program, ...args, target, port].join(" ")}`;
 }

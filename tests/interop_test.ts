@@ -4,15 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { closedPort, LOOPBACKS } from "./support/net.ts";
-import {
-  assertExits,
-  type RunningProgram,
-  spawnCommand,
-  spawnProgram,
-  startServer,
-  WAIT_MS,
-} from "./support/process.ts";
+import { closedPort, LOOPBACKS, waitListening } from "./support/net.ts";
+import { assertExits, type RunningProgram, spawnCommand, spawnProgram, startServer } from "./support/process.ts";
 
 /** True when `tool` is installed (for nc: the OpenBSD one, whose flags the tests use). */
 function have(tool: string): boolean {
@@ -49,22 +42,6 @@ const TOOLS = {
     package: "socat",
   },
 } as const;
-
-/** Waits until something listens on `port` (read from /proc/net, so as not to use up its one connection). */
-async function waitListening(port: number): Promise<void> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    const { stdout } = await new Deno.Command("cat", { args: ["/proc/net/tcp", "/proc/net/tcp6"] }).output();
-    const listening = new TextDecoder().decode(stdout).split("\n").some((row) => {
-      const fields = row.trim().split(/\s+/);
-      return fields[1]?.endsWith(hex.trim()) && fields[3] === "0A";
-    });
-    if (listening) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`nothing listens on port ${port}`);
-}
 
 for (const [tool, how] of Object.entries(TOOLS)) {
   const a = tool === "nc" ? "an" : "a";

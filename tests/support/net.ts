@@ -172,3 +172,19 @@ export class NumberedLinesSource implements ByteSource {
     return Promise.resolve(n);
   }
 }
+
+/** Waits until something listens on `port` (read from /proc/net, so as not to use up its one connection). */
+export async function waitListening(port: number, timeoutMs = 10_000): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { stdout } = await new Deno.Command("cat", { args: ["/proc/net/tcp", "/proc/net/tcp6"] }).output();
+    const listening = new TextDecoder().decode(stdout).split("\n").some((row) => {
+      const fields = row.trim().split(/\s+/);
+      return fields[1]?.endsWith(hex.trim()) && fields[3] === "0A";
+    });
+    if (listening) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}

@@ -8,7 +8,7 @@
 
 import config from "../../deno.json" with { type: "json" };
 import { LineReader } from "../../lib/line_reader.ts";
-import { StreamSource } from "../../lib/stream_source.ts";
+import { StreamSource } from "./stream_source.ts";
 
 /** The programs parley ships. */
 export type ProgramName = "server" | "client";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ByteSource } from "./line_reader.ts";
+import type { ByteSource } from "../../lib/line_reader.ts";
 
 /** Reads a byte stream chunk by chunk into the caller's buffer. */
 export class StreamSource implements ByteSource {

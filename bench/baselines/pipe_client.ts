@@ -1,0 +1,19 @@
+/**
+ * The runtime's floor for bulk throughput, sending side: connect, read stdin
+ * into a buffer, write it to the connection, then end our direction.
+ *
+ * ```sh
+ * deno run -N bench/baselines/pipe_client.ts PORT < FILE
+ * ```
+ *
+ * @module
+ */
+
+const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(Deno.args[0]) });
+const buffer = new Uint8Array(64 * 1024);
+for (let n = await Deno.stdin.read(buffer); n !== null; n = await Deno.stdin.read(buffer)) {
+  for (let offset = 0; offset < n;) offset += await conn.write(buffer.subarray(offset, n));
+}
+await conn.closeWrite();
+await conn.read(buffer);
+conn.close();

@@ -1,0 +1,35 @@
+/**
+ * The benchmarks, run briefly, so that they keep working. They measure
+ * nothing here: speed never fails a test.
+ */
+
+import assert from "node:assert/strict";
+import { DENO, ROOT } from "../bench/support.ts";
+
+Deno.test("the benchmarks run in quick mode and report every measurement", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(DENO, {
+    args: ["task", "bench", "--quick"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const report = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  for (
+    const row of [
+      "| parley server (alternating) |",
+      "| Deno relay (the runtime's floor) |",
+      "| parley --duplex |",
+      "| Deno socket pipe (the runtime's floor) |",
+      "| flood, stdout read slowly (--duplex) |",
+      "| one line without end (--max-line 64K) |",
+      "| parley server (deno run) |",
+      "| parley server (compiled binary) |",
+    ]
+  ) {
+    assert.ok(report.includes(row), `${row} is not in the report:\n${report}`);
+  }
+  // Every peak is within the target.
+  for (const match of report.matchAll(/^\| (flood|one line)[^|]*\| [\d.]+ \| (\d+) \|$/gm)) {
+    assert.ok(Number(match[2]) < 100, match[0]);
+  }
+});
