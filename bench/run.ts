@@ -94,11 +94,8 @@ console.log(text);
 if (values["update-readme"]) {
   const path = `${ROOT}README.md`;
   const readme = Deno.readTextFileSync(path);
-  const updated = readme.replace(
-    /(<!-- bench:start -->\n)[\s\S]*?(\n<!-- bench:end -->)/,
-    (_, start, end) => `${start}${text}${end}`,
-  );
-  if (updated === readme) throw new Error("README.md has no <!-- bench:start --> … <!-- bench:end --> section");
-  Deno.writeTextFileSync(path, updated);
+  const section = /<!-- bench:start -->\n[\s\S]*?<!-- bench:end -->/;
+  if (!section.test(readme)) throw new Error("README.md has no <!-- bench:start --> … <!-- bench:end --> section");
+  Deno.writeTextFileSync(path, readme.replace(section, () => `<!-- bench:start -->\n${text}\n<!-- bench:end -->`));
   log("README.md updated");
 }
