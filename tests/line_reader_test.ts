@@ -2,28 +2,19 @@ import assert from "node:assert/strict";
 import { ByteClass } from "../lib/byte_class.ts";
 import { LineReader, LineTooLongError } from "../lib/line_reader.ts";
 import { ChunkSource } from "./support/net.ts";
+import { type LineEvent, readEvents } from "./support/read_events.ts";
 
 const encoder = new TextEncoder();
+const LOWERCASE = ByteClass.of((byte) => byte >= 0x61 && byte <= 0x7a);
 
-/** What reading a whole input yields: lines, errors, and how the stream ended. */
-type Event = string | { tooLong: number } | { unterminated: string };
+type Event = LineEvent;
 
-async function readAll(chunks: Iterable<Uint8Array | string>, maxLineBytes = 64): Promise<Event[]> {
-  const reader = new LineReader(new ChunkSource(chunks), { maxLineBytes, minBufferBytes: 1 });
-  const events: Event[] = [];
-  for (;;) {
-    let line: string | null;
-    try {
-      line = await reader.readLine();
-    } catch (error) {
-      if (!(error instanceof LineTooLongError)) throw error;
-      events.push({ tooLong: error.limit });
-      continue;
-    }
-    assert.ok(reader.bufferedBytes <= reader.capacity);
-    if (line === null) return events;
-    events.push(reader.terminated ? line : { unterminated: line });
-  }
+function readAll(chunks: Iterable<Uint8Array | string>, maxLineBytes = 64): Promise<Event[]> {
+  return readEvents(chunks, { maxLineBytes });
+}
+
+function readAllWithRuns(chunks: Iterable<Uint8Array | string>, maxLineBytes = 64): Promise<Event[]> {
+  return readEvents(chunks, { maxLineBytes, runs: LOWERCASE });
 }
 
 /** Every way of cutting `bytes` into two chunks, and into one-byte chunks. */
@@ -142,40 +133,6 @@ Deno.test("line reader rejects a limit that is not a positive integer", () => {
     assert.throws(() => new LineReader(new ChunkSource([]), { maxLineBytes }), RangeError);
   }
 });
-
-const LOWERCASE = ByteClass.of((byte) => byte >= 0x61 && byte <= 0x7a);
-
-/** Reads like the session does: runs of plain lines first, single lines otherwise. */
-async function readAllWithRuns(chunks: Iterable<Uint8Array | string>, maxLineBytes = 64): Promise<Event[]> {
-  const reader = new LineReader(new ChunkSource(chunks), { maxLineBytes, minBufferBytes: 1 });
-  const decoder = new TextDecoder();
-  const events: Event[] = [];
-  for (;;) {
-    const run = reader.tryReadPlainLines(LOWERCASE);
-    if (run !== undefined) {
-      const lines = decoder.decode(run.bytes).split("\n");
-      assert.equal(lines.pop(), "");
-      assert.equal(lines.length, run.lines);
-      events.push(...lines);
-      continue;
-    }
-    let line: Uint8Array | null | undefined;
-    try {
-      line = reader.tryReadLineBytes();
-    } catch (error) {
-      if (!(error instanceof LineTooLongError)) throw error;
-      events.push({ tooLong: error.limit });
-      continue;
-    }
-    if (line === undefined) {
-      await reader.fill();
-      continue;
-    }
-    if (line === null) return events;
-    const text = reader.decode(line);
-    events.push(reader.terminated ? text : { unterminated: text });
-  }
-}
 
 Deno.test("line reader gives the same lines in runs as one by one, however the input is cut", async () => {
   const input = encoder.encode(

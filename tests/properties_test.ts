@@ -16,6 +16,7 @@ import { escapeControls, PLAIN_TEXT } from "../lib/render.ts";
 import { runSession } from "../lib/session.ts";
 import { StatusWriter } from "../lib/status_writer.ts";
 import { ChunkSource, connectedPair, MemorySink } from "./support/net.ts";
+import { readEvents } from "./support/read_events.ts";
 
 /** Bytes that make framing interesting: newlines, CR, UTF-8 pieces, invalid bytes, controls. */
 const wireByte = fc.oneof(
@@ -37,60 +38,7 @@ function cut(bytes: Uint8Array, offsets: number[]): Uint8Array[] {
   return chunks;
 }
 
-type Event = string | { tooLong: true } | { end: string };
-
-/** Reads everything, line by line; checks the buffer bound as it goes. */
-async function linesOf(chunks: Uint8Array[], maxLineBytes: number): Promise<Event[]> {
-  const reader = new LineReader(new ChunkSource(chunks), { maxLineBytes, minBufferBytes: 1 });
-  const events: Event[] = [];
-  for (;;) {
-    let line: string | null;
-    try {
-      line = await reader.readLine();
-    } catch (error) {
-      if (!(error instanceof LineTooLongError)) throw error;
-      events.push({ tooLong: true });
-      continue;
-    } finally {
-      assert.ok(reader.bufferedBytes <= reader.capacity, "buffer over capacity");
-    }
-    if (line === null) return events;
-    events.push(reader.terminated ? line : { end: line });
-  }
-}
-
 const LETTERS = ByteClass.of((byte) => byte === 0x61 || byte === 0x62);
-
-/** Reads everything as the session does: runs of plain lines, or single lines. */
-async function linesInRuns(chunks: Uint8Array[], maxLineBytes: number): Promise<Event[]> {
-  const reader = new LineReader(new ChunkSource(chunks), { maxLineBytes, minBufferBytes: 1 });
-  const events: Event[] = [];
-  for (;;) {
-    assert.ok(reader.bufferedBytes <= reader.capacity, "buffer over capacity");
-    const run = reader.tryReadPlainLines(LETTERS);
-    if (run !== undefined) {
-      const text = new TextDecoder().decode(run.bytes).split("\n");
-      text.pop();
-      events.push(...text);
-      continue;
-    }
-    let line: Uint8Array | null | undefined;
-    try {
-      line = reader.tryReadLineBytes();
-    } catch (error) {
-      if (!(error instanceof LineTooLongError)) throw error;
-      events.push({ tooLong: true });
-      continue;
-    }
-    if (line === undefined) {
-      await reader.fill();
-      continue;
-    }
-    if (line === null) return events;
-    const text = reader.decode(line);
-    events.push(reader.terminated ? text : { end: text });
-  }
-}
 
 Deno.test("property: any bytes cut into any chunks give the same lines as one chunk", async () => {
   await fc.assert(
@@ -99,10 +47,11 @@ Deno.test("property: any bytes cut into any chunks give the same lines as one ch
       fc.array(fc.nat(), { maxLength: 20 }),
       fc.integer({ min: 1, max: 40 }),
       async (bytes, offsets, max) => {
-        const whole = await linesOf([bytes], max);
-        assert.deepEqual(await linesOf(cut(bytes, offsets), max), whole);
-        assert.deepEqual(await linesInRuns(cut(bytes, offsets), max), whole);
-        assert.deepEqual(await linesOf(Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)), max), whole);
+        const whole = await readEvents([bytes], { maxLineBytes: max });
+        assert.deepEqual(await readEvents(cut(bytes, offsets), { maxLineBytes: max }), whole);
+        assert.deepEqual(await readEvents(cut(bytes, offsets), { maxLineBytes: max, runs: LETTERS }), whole);
+        const bytewise = Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
+        assert.deepEqual(await readEvents(bytewise, { maxLineBytes: max }), whole);
       },
     ),
     { numRuns: 500 },
