@@ -7,7 +7,9 @@
  * accepts plain TCP connections, which it can always close, and terminates
  * TLS through a private TLS listener on loopback, relaying bytes between
  * the two. Closing the outer connection ends everything behind it, and
- * closing the TLS channel closes the outer connection.
+ * closing the TLS channel closes the outer connection: at once before the
+ * handshake, and after a secure session once what the server sent, down to
+ * its TLS close, has been passed on (for {@linkcode DRAIN_MS} at most).
  *
  * The relay also sees the first bytes: a client that does not start a TLS
  * handshake gets a plain-text line saying so, at once.
@@ -32,6 +34,8 @@ export const TLS_SERVER_REPLY = "error: this parley server uses TLS: connect wit
 /** How long a client may wait before its first byte; TLS clients send theirs at once. */
 const FIRST_BYTES_MS = 2000;
 const BUFFER_BYTES = 64 * 1024;
+/** How long a closed TLS channel's last bytes may take to reach the client. */
+const DRAIN_MS = 1000;
 
 /** The server side of a relayed TLS connection: closing it closes the client's socket too. */
 export interface TlsChannel extends Channel {
@@ -70,21 +74,29 @@ export class TlsTerminator {
       throw new WrongProtocolError(`${peerName} did not start TLS (a plain client?): told it to use --tls`);
     }
     const { inner, tls } = await this.#rendezvous();
-    const relay = this.#relay(outer, inner, first);
+    const closing = Promise.withResolvers<{ drain: boolean }>();
+    const relay = this.#relay(outer, inner, first, closing.promise);
     this.#relays.add(relay);
     relay.finally(() => {
       this.#relays.delete(relay);
       // Without its client, the TLS connection is of no use: close it too.
       closeQuietly(tls);
     });
+    let secured = false;
     return {
       read: (p) => tls.read(p),
       write: (p) => tls.write(p),
       closeWrite: () => tls.closeWrite(),
-      handshake: () => tls.handshake(),
+      handshake: async () => {
+        const info = await tls.handshake();
+        secured = true;
+        return info;
+      },
       close: () => {
         closeQuietly(tls);
-        closeQuietly(outer);
+        // Before the handshake, closing tls may leave its socket open, so
+        // nothing would end the relay; and nothing sent needs passing on.
+        closing.resolve({ drain: secured });
       },
     };
   }
@@ -132,8 +144,16 @@ export class TlsTerminator {
     return n === null ? null : buffer.slice(0, n);
   }
 
-  /** Copies both ways until both directions end, or either fails; then closes both. */
-  async #relay(outer: Deno.Conn, inner: Deno.Conn, first: Uint8Array): Promise<void> {
+  /**
+   * Copies both ways until both directions end, either fails, or `closing`
+   * says the server is done; then closes both.
+   */
+  async #relay(
+    outer: Deno.Conn,
+    inner: Deno.Conn,
+    first: Uint8Array,
+    closing: Promise<{ drain: boolean }>,
+  ): Promise<void> {
     const copy = async (from: Deno.Conn, to: Deno.Conn, initial?: Uint8Array) => {
       if (initial) await writeAll(to, initial);
       const buffer = new Uint8Array(BUFFER_BYTES);
@@ -144,8 +164,13 @@ export class TlsTerminator {
     };
     const upstream = copy(outer, inner, first);
     const downstream = copy(inner, outer);
+    const drained = closing.then(async ({ drain }) => {
+      if (!drain) return;
+      const wait = sleep(DRAIN_MS);
+      await Promise.race([downstream, wait.promise]).finally(() => wait.cancel());
+    });
     // A half-close passes through; a failure either way ends both.
-    await Promise.all([upstream, downstream]).catch(() => {});
+    await Promise.race([Promise.all([upstream, downstream]), drained]).catch(() => {});
     closeQuietly(outer);
     closeQuietly(inner);
     await Promise.allSettled([upstream, downstream]);

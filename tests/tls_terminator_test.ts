@@ -102,7 +102,7 @@ relayTest("closing the outer socket during the handshake leaves nothing open", a
   }
 });
 
-relayTest("closing the channel abruptly reaches the client as a cut-short connection", async (c) => {
+relayTest("what the server sent just before closing the channel still reaches the client", async (c) => {
   const tls = terminator(c);
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
@@ -112,8 +112,28 @@ relayTest("closing the channel abruptly reaches the client as a cut-short connec
     using client = await clientConn;
     const [channel] = await Promise.all([tls.start(outer), client.handshake()]);
     await channel.handshake();
+    await writeAll(channel, encoder.encode("last words\n"));
     channel.close();
-    await assert.rejects(client.read(new Uint8Array(8)), Deno.errors.UnexpectedEof);
+    const reader = new LineReader(client, { maxLineBytes: 100 });
+    assert.equal(await reader.readLine(), "last words");
+    assert.equal(await reader.readLine(), null);
+  } finally {
+    await tls.close();
+  }
+});
+
+relayTest("closing the channel during the handshake closes the client's socket", async (c) => {
+  const tls = terminator(c);
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    const outer = await listener.accept();
+    await writeAll(client, new Uint8Array([0x16, 0x03, 0x01, 0x00, 0x05]));
+    const channel = await tls.start(outer);
+    const handshake = channel.handshake().catch(() => "gave up");
+    channel.close();
+    assert.equal(await handshake, "gave up");
+    assert.equal(await client.read(new Uint8Array(16)).catch(() => null), null);
   } finally {
     await tls.close();
   }

@@ -202,6 +202,18 @@ tlsTest("a raw TLS peer can talk to a TLS server like openssl s_client would", a
   assert.equal(await new LineReader(conn, { maxLineBytes: 100 }).readLine(), "to the raw peer");
 });
 
+tlsTest("when a raw TLS peer leaves, the server ends its side with a proper TLS close", async ({ good, ca }) => {
+  const { server, port } = await startServer(["::1", "0", "--tls-cert", good.cert, "--tls-key", good.key]);
+  await using _server = server;
+  using conn = await Deno.connectTls({ hostname: "::1", port, caCerts: [Deno.readTextFileSync(ca)] });
+  await writeAll(conn, new TextEncoder().encode("one line and goodbye\n"));
+  await server.stdout.waitFor(/^one line and goodbye$/);
+  await conn.closeWrite();
+  // Without close_notify from the server this read fails with UnexpectedEof.
+  assert.equal(await new LineReader(conn, { maxLineBytes: 100 }).readLine(), null);
+  assert.equal((await server.exit()).code, 0);
+});
+
 tlsTest(
   "a TLS server that dies mid-session is reported as a lost connection, not an error trace",
   async ({ good, ca }) => {
