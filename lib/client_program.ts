@@ -7,14 +7,13 @@
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { importSecret } from "./auth.ts";
 import { connect } from "./connect.ts";
-import { BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
-import { BusyError, ExitCode, RefusedError, UsageError } from "./errors.ts";
+import { ExitCode, UsageError } from "./errors.ts";
 import { readyClientSide } from "./handshake.ts";
 import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions, parseDuration } from "./options.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { loadSecret } from "./secret.ts";
-import { runSession, type SessionNotice, type SessionView } from "./session.ts";
+import { runSession } from "./session.ts";
 import { readPemFile } from "./tls.ts";
 
 /** The client's options. */
@@ -113,7 +112,7 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
   if (ready === null) return ExitCode.Ok;
   const secured = `${options.tls ? " (TLS, certificate verified)" : ""}${key ? " (secret verified)" : ""}`;
   ui.status.line(`connected to ${target}${remote === target ? "" : ` (${remote})`}${secured}`);
-  using view = new FirstLineView(ui.view(target));
+  using view = ui.view(target);
   const result = await runSession(ready.conn, context.input, view, {
     speaksFirst: true,
     mode: options.duplex ? "duplex" : "alternating",
@@ -123,68 +122,12 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
     source: ready.source,
     idleTimeoutMs: options.idleTimeoutMs,
   });
-  if (result.received === 1 && result.end !== "interrupted") {
-    // A server that turns us away says why in one line, then closes.
-    if (view.firstLine.startsWith(BUSY_PREFIX)) {
-      throw new BusyError(`${target} is busy with another session; try again later`);
-    }
-    if (view.firstLine.startsWith(DENIED_PREFIX)) {
-      throw new RefusedError(`${target} does not accept connections from this address (--allow, --deny)`);
-    }
-  }
   let end = describeSessionEnd(result, target);
   if (result.end === "peer-left" && result.received === 0 && result.sent === 0) {
     end += options.tls ? " before anything was said" : " before anything was said (if it uses TLS, connect with --tls)";
   }
   ui.status.line(end);
   return ExitCode.Ok;
-}
-
-/**
- * Passes everything to another view and keeps the start of the peer's first
- * line, to recognise a server that turned us away.
- */
-class FirstLineView implements SessionView, Disposable {
-  #view: SessionView & Disposable;
-  #firstLine: string | undefined;
-
-  constructor(view: SessionView & Disposable) {
-    this.#view = view;
-  }
-
-  get firstLine(): string {
-    return this.#firstLine ?? "";
-  }
-
-  peerLine(bytes: Uint8Array): Promise<void> {
-    this.#firstLine ??= new TextDecoder().decode(bytes.subarray(0, 64));
-    return this.#view.peerLine(bytes);
-  }
-
-  peerLines(bytes: Uint8Array, lines: number): Promise<void> {
-    this.#firstLine ??= new TextDecoder().decode(bytes.subarray(0, 64));
-    return this.#view.peerLines(bytes, lines);
-  }
-
-  flush(): Promise<void> {
-    return this.#view.flush();
-  }
-
-  turn(mine: boolean): void {
-    this.#view.turn(mine);
-  }
-
-  sent(lines: Uint8Array): void {
-    this.#view.sent(lines);
-  }
-
-  notice(notice: SessionNotice): void {
-    this.#view.notice(notice);
-  }
-
-  [Symbol.dispose](): void {
-    this.#view[Symbol.dispose]();
-  }
 }
 
 /** The client program. */

@@ -9,11 +9,12 @@
  * @module
  */
 
+import { BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
 import { formatNetAddr } from "./address.ts";
 import { AUTH_PREFIX, authenticateClient, authenticateServer, AuthError, MAX_AUTH_LINE_BYTES } from "./auth.ts";
 import { writeAll } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
-import { WrongProtocolError } from "./errors.ts";
+import { BusyError, RefusedError, WrongProtocolError } from "./errors.ts";
 import type { FailureThrottle } from "./failure_throttle.ts";
 import { type ByteSource, LineReader } from "./line_reader.ts";
 import { sleep } from "./sleep.ts";
@@ -131,6 +132,8 @@ export interface ClientHandshake {
  * @throws {TlsError} when the TLS handshake fails.
  * @throws {AuthError} when authentication fails or times out.
  * @throws {WrongProtocolError} when a plain client meets a TLS server.
+ * @throws {BusyError} when the server is in another session.
+ * @throws {RefusedError} when the server does not let our address in.
  */
 export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshake): Promise<ReadyConnection | null> {
   const { peerName, signal } = options;
@@ -147,15 +150,22 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
     if (options.tls) {
       await tlsHandshake(conn as Deno.TlsConn, (reason) => `Cannot connect to ${peerName} with TLS: ${reason}`);
     }
-    const source = new CheckedSource(conn, (first) => {
+    // How the server's side starts says whether it will talk with us at all.
+    const source = new CheckedSource(conn, (start) => {
       // A TLS server answers a plain client with a TLS alert, or (parley) in plain words.
-      if (!options.tls && (looksLikeTls(first) || startsWith(first, TLS_SERVER_REPLY))) {
+      if (!options.tls && (looksLikeTls(start) || startsWith(start, TLS_SERVER_REPLY))) {
         throw new WrongProtocolError(`${peerName} speaks TLS: connect with --tls`);
       }
-      if (options.key === undefined && startsWith(first, AUTH_PREFIX)) {
+      if (options.key === undefined && startsWith(start, AUTH_PREFIX)) {
         throw new AuthError(
           `${peerName} requires a shared secret: give the same one with --secret-file or PARLEY_SECRET`,
         );
+      }
+      if (startsWith(start, BUSY_PREFIX)) {
+        throw new BusyError(`${peerName} is busy with another session; try again later`);
+      }
+      if (startsWith(start, DENIED_PREFIX)) {
+        throw new RefusedError(`${peerName} does not accept connections from this address (--allow, --deny)`);
       }
       return Promise.resolve();
     });

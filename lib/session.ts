@@ -133,6 +133,8 @@ class Session {
   #state: "open" | "leaving" | "closed" = "open";
   #outcome = Promise.withResolvers<Outcome>();
   #sending: Promise<void> | undefined;
+  /** A failure found while leaving that still decides how the session ended. */
+  #lateError: unknown;
   #duplex: boolean;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #writeClosed = false;
@@ -167,18 +169,16 @@ class Session {
     const outcome = await this.#outcome.promise;
     unsubscribe();
     signal?.removeEventListener("abort", onAbort);
-    if ("end" in outcome && outcome.end !== "peer-left") {
-      await this.#leave(receiving);
-    }
+    if ("end" in outcome && outcome.end !== "peer-left") await this.#leave(receiving);
     this.#close();
     await receiving;
     await this.#sending;
     const unsent = this.#input.clear();
     // Lines received before a failure were accepted: they are shown first.
     const flushed = this.#view.flush();
-    if ("error" in outcome) {
+    if ("error" in outcome || this.#lateError !== undefined) {
       await flushed.catch(() => {});
-      throw outcome.error;
+      throw "error" in outcome ? outcome.error : this.#lateError;
     }
     await flushed;
     return { end: outcome.end, sent: this.#sent, received: this.#received, unsent };
@@ -308,7 +308,12 @@ class Session {
       }
     } catch (error) {
       // Once we have closed the connection, a pending read fails: expected.
-      if (this.#state !== "closed") this.#finish({ error: this.#translate(error) });
+      if (this.#state === "closed") return;
+      const failure = this.#translate(error);
+      if (this.#state === "open") this.#finish({ error: failure });
+      // While we wait for the peer's end, being turned away or a broken
+      // limit still decides the outcome; the connection ending does not.
+      else if (!(failure instanceof ConnectionLostError)) this.#lateError ??= failure;
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Byte sources built on other byte sources: one that first hands out bytes
- * already read (by a handshake), and one that checks the first bytes that
- * arrive (to recognise TLS where plain text was expected).
+ * already read (by a handshake), and one that checks how the stream starts
+ * (to recognise TLS where plain text was expected, or a server turning us
+ * away).
  *
  * @module
  */
@@ -30,27 +31,49 @@ export class PrefixedSource implements ByteSource {
 }
 
 /**
- * Passes reads through, but shows the first bytes that arrive to `check`,
- * which may throw to fail the read (and with it the conversation).
+ * Passes reads through, but first shows the start of the stream to `check`,
+ * which may throw to fail the read (and with it the conversation). The start
+ * is the first line, or its first {@linkcode CHECKED_BYTES} bytes, however
+ * many reads it takes to arrive.
  */
 export class CheckedSource implements ByteSource {
   #source: ByteSource;
-  #check: ((first: Uint8Array) => Promise<void>) | undefined;
+  #check: ((start: Uint8Array) => Promise<void>) | undefined;
+  #start: Uint8Array = new Uint8Array(0);
 
-  /** Creates a source over `source` whose first bytes go to `check`. */
-  constructor(source: ByteSource, check: (first: Uint8Array) => Promise<void>) {
+  /** Creates a source over `source` whose start goes to `check`. */
+  constructor(source: ByteSource, check: (start: Uint8Array) => Promise<void>) {
     this.#source = source;
     this.#check = check;
   }
 
-  /** Reads from the source; the first read with data is checked. */
+  /** Reads from the source; the start is gathered and checked before anything is handed out. */
   async read(p: Uint8Array): Promise<number | null> {
-    const n = await this.#source.read(p);
     const check = this.#check;
-    if (n !== null && n > 0 && check !== undefined) {
+    if (check !== undefined) {
       this.#check = undefined;
-      await check(p.subarray(0, n));
+      this.#start = await this.#gatherStart();
+      if (this.#start.length > 0) await check(this.#start);
     }
+    if (this.#start.length === 0) return this.#source.read(p);
+    const n = Math.min(p.length, this.#start.length);
+    p.set(this.#start.subarray(0, n));
+    this.#start = this.#start.subarray(n);
     return n;
   }
+
+  /** Reads until the first line is complete, CHECKED_BYTES are in, or the stream ends. */
+  async #gatherStart(): Promise<Uint8Array> {
+    const start = new Uint8Array(CHECKED_BYTES);
+    let length = 0;
+    while (length < CHECKED_BYTES && !start.subarray(0, length).includes(0x0a)) {
+      const n = await this.#source.read(start.subarray(length));
+      if (n === null) break;
+      length += n;
+    }
+    return start.subarray(0, length);
+  }
 }
+
+/** How much of the start of a stream {@linkcode CheckedSource} looks at, at most. */
+export const CHECKED_BYTES = 64;
