@@ -25,7 +25,7 @@ import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions } f
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { loadSecret, SECRET_ENV } from "./secret.ts";
 import { runSession } from "./session.ts";
-import { describeKeyPairError, readPemFile } from "./tls.ts";
+import { describeKeyPairError, isSelfSigned, readPemFile } from "./tls.ts";
 import { TlsTerminator } from "./tls_terminator.ts";
 
 /** The server's options. */
@@ -110,8 +110,8 @@ function tlsFiles(certFile: string | undefined, keyFile: string | undefined): Se
 
 /** How a client must connect to this server. */
 export interface ClientHints {
-  /** The certificate file, when the server uses TLS (good for --ca when self-signed). */
-  tlsCert?: string;
+  /** Present when the server uses TLS; `caFile` is its certificate when self-signed (the client's --ca). */
+  tls?: { caFile?: string };
   /** The secret file, when the server uses one. */
   secretFile?: string;
   /** True when the secret came from PARLEY_SECRET. */
@@ -122,10 +122,13 @@ export interface ClientHints {
 export function clientCommand(host: string | undefined, port: number, hints: ClientHints = {}): string {
   const target = host === undefined || host === "::" || host === "0.0.0.0" ? "localhost" : host;
   const args: string[] = [];
-  if (hints.tlsCert !== undefined) args.push("--tls", "--ca", hints.tlsCert);
-  if (hints.secretFile !== undefined) args.push("--secret-file", hints.secretFile);
+  const files: string[] = [];
+  if (hints.tls) args.push("--tls");
+  if (hints.tls?.caFile !== undefined) files.push("--ca", hints.tls.caFile);
+  if (hints.secretFile !== undefined) files.push("--secret-file", hints.secretFile);
+  args.push(...files);
   const permissions = ["-N"];
-  if (args.length > 0) permissions.push("-R");
+  if (files.length > 0) permissions.push("-R");
   if (hints.secretFromEnv) permissions.push(`--allow-env=${SECRET_ENV}`);
   const program = Deno.build.standalone
     ? Deno.execPath().replace(/server(\.exe)?$/, "client$1")
@@ -135,23 +138,32 @@ export function clientCommand(host: string | undefined, port: number, hints: Cli
 }
 
 async function serve(options: ServerOptions, context: ProgramContext): Promise<number> {
-  const terminator = options.tls && openTls(options.tls.certFile, options.tls.keyFile);
+  const tls = options.tls && openTls(options.tls.certFile, options.tls.keyFile);
   try {
-    return await serveWith(options, context, terminator);
+    return await serveWith(options, context, tls);
   } finally {
-    await terminator?.close();
+    await tls?.terminator.close();
   }
+}
+
+/** What terminates TLS, and how clients must connect to it. */
+interface ServerTls {
+  terminator: TlsTerminator;
+  hint: NonNullable<ClientHints["tls"]>;
 }
 
 /**
  * Reads the certificate and key, and opens what terminates TLS with them.
+ * A self-signed certificate is what clients must trust with --ca; one
+ * signed by a CA is verified through that CA.
  *
  * @throws {FileError} when they cannot be read or do not go together.
  */
-function openTls(certFile: string, keyFile: string): TlsTerminator {
+function openTls(certFile: string, keyFile: string): ServerTls {
   const keyPair = { cert: readPemFile("--tls-cert", certFile), key: readPemFile("--tls-key", keyFile) };
   try {
-    return new TlsTerminator(keyPair);
+    const terminator = new TlsTerminator(keyPair);
+    return { terminator, hint: isSelfSigned(keyPair.cert) ? { caFile: certFile } : {} };
   } catch (error) {
     const reason = describeKeyPairError(error);
     if (reason === undefined) throw error;
@@ -162,9 +174,10 @@ function openTls(certFile: string, keyFile: string): TlsTerminator {
 async function serveWith(
   options: ServerOptions,
   context: ProgramContext,
-  terminator: TlsTerminator | undefined,
+  tls: ServerTls | undefined,
 ): Promise<number> {
   const { input, ui, signal } = context;
+  const terminator = tls?.terminator;
   const secret = loadSecret(options.secretFile);
   const key = secret && await importSecret(secret);
   const listeners = listen(options.host, options.port);
@@ -173,7 +186,7 @@ async function serveWith(
   ui.status.line(`listening on ${addresses.join(" and ")}${terminator ? " with TLS" : ""}`);
   ui.status.line(`connect with: ${
     clientCommand(options.host, port, {
-      tlsCert: options.tls?.certFile,
+      tls: tls?.hint,
       secretFile: secret && options.secretFile,
       secretFromEnv: secret !== undefined && options.secretFile === undefined,
     })

@@ -70,6 +70,60 @@ export function describeKeyPairError(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * True when the first certificate in `pem` is self-signed: its issuer is its
+ * subject. Such a certificate is its own CA, so a client trusts it with
+ * `--ca`. False for one signed by a CA, or when it cannot be read.
+ */
+export function isSelfSigned(pem: string): boolean {
+  const base64 = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/.exec(pem)?.[1];
+  if (base64 === undefined) return false;
+  try {
+    const der = Uint8Array.from(atob(base64.replace(/\s+/g, "")), (c) => c.charCodeAt(0));
+    // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+    //   serialNumber, signature, issuer, validity, subject, … }, … }
+    const tbs = derChildren(der, derChildren(der, { start: 0, end: der.length })[0])[0];
+    const fields = derChildren(der, tbs);
+    const [issuer, , subject] = fields.slice(der[fields[0].start] === 0xa0 ? 3 : 2);
+    const bytes = (e: DerElement) => der.subarray(e.start, e.end).join();
+    return issuer !== undefined && subject !== undefined && bytes(issuer) === bytes(subject);
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof DOMException) return false;
+    throw error;
+  }
+}
+
+/** Where one DER element lies, tag and length included, and where its contents start. */
+interface DerElement {
+  start: number;
+  end: number;
+  contents?: number;
+}
+
+/**
+ * The elements inside the DER element `outer` (the whole of `der` at the
+ * top level).
+ *
+ * @throws {RangeError} when the encoding runs past its container.
+ */
+function derChildren(der: Uint8Array, outer: DerElement): DerElement[] {
+  const children: DerElement[] = [];
+  for (let at = outer.contents ?? outer.start; at < outer.end;) {
+    let length = der[at + 1];
+    let contents = at + 2;
+    if (length >= 0x80) {
+      const size = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < size; i++) length = length * 256 + der[contents++];
+    }
+    const end = contents + length;
+    if (Number.isNaN(end) || end > outer.end) throw new RangeError("DER element runs past its container");
+    children.push({ start: at, end, contents });
+    at = end;
+  }
+  return children;
+}
+
 /** True when `bytes` start like a TLS record (handshake, alert, …), as no text line does. */
 export function looksLikeTls(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] >= 0x14 && bytes[0] <= 0x17 && bytes[1] === 0x03;

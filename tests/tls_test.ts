@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../lib/buffered_writer.ts";
 import { LineReader } from "../lib/line_reader.ts";
+import { isSelfSigned } from "../lib/tls.ts";
 import { haveOpenssl, makeCertificates, type TestCertificates } from "./support/certs.ts";
 import { LOOPBACKS } from "./support/net.ts";
 import { assertExits, ROOT, spawnCommand, spawnProgram, startServer } from "./support/process.ts";
@@ -22,7 +23,8 @@ for (const hostname of LOOPBACKS) {
     const { server, port } = await startServer([hostname, "0", "--tls-cert", good.cert, "--tls-key", good.key]);
     await using _server = server;
     assert.match(server.stderr.lines[0], / with TLS$/);
-    await server.stderr.waitFor(/^connect with: .* --tls --ca /);
+    // A CA signed this certificate: the hint cannot know if the CA is private.
+    await server.stderr.waitFor(/^connect with: deno run -N \S+ --tls \S+ \d+$/);
     await using client = spawnProgram("client", [hostname, String(port), "--tls", "--ca", ca]);
     await client.stderr.waitFor(/^connected to .* \(TLS, certificate verified\)$/);
     await server.stderr.waitFor(/^connected: .* \(TLS\)$/);
@@ -46,11 +48,30 @@ tlsTest("the README's self-signed certificate works as its own --ca", async ({ s
     selfSigned.key,
   ]);
   await using _server = server;
+  // The server's hint names the certificate as the client's --ca.
+  const hint = `--tls --ca ${selfSigned.cert} 127.0.0.1 ${port}`;
+  await server.stderr.waitFor(new RegExp(`^connect with: deno run -N -R \\S+ ${hint.replaceAll(".", "\\.")}$`));
   await using client = spawnProgram("client", ["localhost", String(port), "--tls", "--ca", selfSigned.cert]);
   await client.write("hello\n");
   await server.stdout.waitFor(/^hello$/);
   await client.closeStdin();
   assert.equal((await client.exit()).code, 0);
+});
+
+tlsTest("a self-signed certificate is told from one a CA signed", ({ ca, good, selfSigned }) => {
+  const read = (path: string) => Deno.readTextFileSync(path);
+  assert.equal(isSelfSigned(read(selfSigned.cert)), true);
+  assert.equal(isSelfSigned(read(ca)), true);
+  assert.equal(isSelfSigned(read(good.cert)), false);
+  // A chain starts with the server's own certificate.
+  assert.equal(isSelfSigned(read(good.cert) + read(ca)), false);
+  const pem = (body: string) => `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+  const caBody = read(ca).split("\n").filter((line) => !line.startsWith("-----")).join("");
+  // Not PEM, not base64, and a certificate cut short: none is self-signed.
+  for (const broken of ["", "no pem", pem("!!"), pem(caBody.slice(0, 200))]) {
+    assert.equal(isSelfSigned(broken), false);
+  }
+  return Promise.resolve();
 });
 
 const failures: [string, keyof TestCertificates, (c: TestCertificates) => string[], RegExp][] = [
