@@ -105,6 +105,12 @@ type Outcome = { end: SessionEnd } | { error: unknown };
 
 /** Time to wait for the peer's end after we stop sending. */
 const DEFAULT_LINGER_MS = 1000;
+/**
+ * A peer that closes with our lines unread may end its direction first and
+ * reset a moment later (Deno does both in one close): how long we wait for
+ * that reset before we take the end as the peer leaving.
+ */
+const RESET_GRACE_MS = 50;
 
 /**
  * Holds one conversation on `conn` and closes it.
@@ -298,14 +304,19 @@ class Session {
         }
       }
       // Once we have closed our direction, the probe cannot work.
-      if (this.#state === "open" && !this.#writeClosed) await this.#checkNotReset();
-      if (this.#duplex && !this.#writeClosed && this.#state === "open") {
-        // The peer is done sending but may still read: we go on until we are done.
+      const probing = () => this.#state === "open" && !this.#writeClosed;
+      if (probing()) await this.#checkNotReset();
+      // In duplex, the peer may be done sending but still read: we go on until we are done.
+      const peerFirst = this.#duplex && probing();
+      if (peerFirst) {
         this.#peerDone = true;
         this.#view.notice("peer-finished");
-      } else {
-        this.#finish({ end: "peer-left" });
       }
+      if (this.#sent > 0 && probing()) {
+        await sleep(RESET_GRACE_MS).promise;
+        if (probing()) await this.#checkNotReset();
+      }
+      if (!peerFirst) this.#finish({ end: "peer-left" });
     } catch (error) {
       // Once we have closed the connection, a pending read fails: expected.
       if (this.#state === "closed") return;

@@ -59,6 +59,20 @@ Deno.test("fault: the peer resets the connection: exit 1, earlier lines delivere
   assert.deepEqual(side.client.stdout.lines, BEFORE);
 });
 
+Deno.test("fault: the peer ends its side, then resets a moment later: still a reset, exit 1", async () => {
+  await using side = await clientAndPeer();
+  await sendBefore(side.peer);
+  await side.client.write("unread by the peer\n");
+  await side.client.stdout.waitForCount(BEFORE.length);
+  await side.peer.read(new Uint8Array(1));
+  // The client sees a clean end of stream first; the reset follows.
+  await side.peer.closeWrite();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  side.peer.close();
+  await assertExits(side.client, 1, /lost: connection reset by peer$/);
+  assert.deepEqual(side.client.stdout.lines, BEFORE);
+});
+
 Deno.test("fault: the peer half-closes: alternating ends as the peer leaving; duplex goes on sending", async () => {
   {
     await using side = await clientAndPeer();
