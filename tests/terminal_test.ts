@@ -55,9 +55,12 @@ for (const mode of ["alternating", "duplex"] as const) {
     const before = await tmux.cursor("client");
 
     await peer.send("incoming one\nincoming two\n");
-    const screen = await tmux.waitFor("client", new RegExp(`^127\\.0\\.0\\.1:${peer.port}: incoming two$`));
-    assert.match(screen.at(-1)!, /^\[.*\] > half typed$/);
-    assert.equal(screen.at(-3), `127.0.0.1:${peer.port}: incoming one`);
+    // Both messages above, and the typed line redrawn below them.
+    await tmux.waitFor("client", [
+      new RegExp(`^127\\.0\\.0\\.1:${peer.port}: incoming one$`),
+      new RegExp(`^127\\.0\\.0\\.1:${peer.port}: incoming two$`),
+      /^\[.*\] > half typed$/,
+    ]);
     assert.deepEqual(await tmux.cursor("client"), { x: before.x, y: before.y + 2 });
 
     // The line is sent whole, wherever the cursor was.
@@ -75,10 +78,12 @@ terminalTest("a long input line that wraps stays intact when a message arrives",
   await tmux.type("client", long);
   await tmux.waitFor("client", /word11$/);
   await peer.send("a message\n");
-  const screen = await tmux.waitFor("client", /: a message$/);
-  // The input spans several rows of the 40-column terminal; it is still whole.
-  assert.equal(screen.at(-2), `127.0.0.1:${peer.port}: a message`);
-  assert.equal(screen.at(-1), `[127.0.0.1:${peer.port}] > ${long}`);
+  // The input spans several rows of the 40-column terminal; it is still whole, below the message.
+  const escape = (text: string) => text.replace(/[.[\]]/g, "\\$&");
+  await tmux.waitFor("client", [
+    new RegExp(`^${escape(`127.0.0.1:${peer.port}: a message`)}$`),
+    new RegExp(`^${escape(`[127.0.0.1:${peer.port}] > ${long}`)}$`),
+  ]);
   await tmux.keys("client", "Enter");
   assert.equal(await peer.reader.readLine(), long);
 });

@@ -101,13 +101,20 @@ export class Tmux implements AsyncDisposable {
     return (await this.run("display-message", "-p", "-t", name, format)).trim();
   }
 
-  /** Waits until the screen of pane `name` has a row matching `pattern`; returns the screen. */
-  async waitFor(name: string, pattern: RegExp, timeoutMs = WAIT_MS): Promise<string[]> {
+  /**
+   * Waits until the screen of pane `name` has a row matching `pattern`, or
+   * ends with rows matching `pattern`, one each, when it is a list (a
+   * screen caught in the middle of a redraw does not); returns the screen.
+   */
+  async waitFor(name: string, pattern: RegExp | RegExp[], timeoutMs = WAIT_MS): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
+    const matches = Array.isArray(pattern)
+      ? (screen: string[]) => pattern.every((p, i) => p.test(screen.at(i - pattern.length) ?? ""))
+      : (screen: string[]) => screen.some((row) => pattern.test(row));
     for (;;) {
       const screen = await this.screen(name);
-      if (screen.some((row) => pattern.test(row))) return screen;
-      if (Date.now() > deadline) throw new Error(`no row matching ${pattern} on screen:\n${screen.join("\n")}`);
+      if (matches(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`no rows matching ${pattern} on screen:\n${screen.join("\n")}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
