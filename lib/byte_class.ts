@@ -1,59 +1,27 @@
 /**
- * Sets of bytes, and finding fast the run of complete lines made only of
- * them: the fast path for bulk traffic.
+ * Sets of bytes that lines may be made of, described so that the SIMD
+ * scanner of `plain_scan.wat` can test sixteen bytes at a time.
  *
- * Scanning uses the WebAssembly SIMD scanner of `plain_scan.wat`, sixteen
- * bytes at a time; JavaScript looking at every byte was most of the cost of
- * moving a large file. A class is described to the scanner by two nibble
- * tables, which fit any set whose sixteen rows (one per high nibble) come in
- * at most eight different shapes; every class parley uses does.
+ * A class is given to the scanner as two nibble tables, which fit any set
+ * whose sixteen rows (one per high nibble) come in at most eight different
+ * shapes; every class parley uses does.
  *
  * @module
  */
 
-import { PLAIN_SCAN_WASM_BASE64 } from "./plain_scan_wasm.ts";
-
-/** The most bytes one scan looks at. */
-export const SCAN_WINDOW = 64 * 1024;
-
 const LF = 0x0a;
-/** Where the scanner's memory holds the block to scan (after the two tables). */
-const BLOCK_OFFSET = 64;
-
-/** What a scan found at the start of a block. */
-export interface LineScan {
-  /** Offset just after the last `\n` of the run of complete lines; 0 when there is none. */
-  end: number;
-  /** How many lines the run holds. */
-  lines: number;
-  /** True when the scan stopped at a byte outside the class (in the line after the run). */
-  stopped: boolean;
-}
-
-interface ScannerExports {
-  memory: WebAssembly.Memory;
-  scan(length: number): number;
-  lines: WebAssembly.Global;
-}
-
-let compiled: WebAssembly.Module | undefined;
-
-function scannerModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(Uint8Array.from(atob(PLAIN_SCAN_WASM_BASE64), (char) => char.charCodeAt(0)));
-  return compiled;
-}
 
 /** A set of bytes. `\n` is never in it: it ends lines. */
 export class ByteClass {
   #table: Uint8Array;
-  #scanner: ScannerExports;
-  #memory: Uint8Array;
+  #tables: Uint8Array;
 
   private constructor(table: Uint8Array) {
     this.#table = table;
-    this.#scanner = new WebAssembly.Instance(scannerModule()).exports as unknown as ScannerExports;
-    this.#memory = new Uint8Array(this.#scanner.memory.buffer);
-    this.#memory.set(nibbleTables(table));
+    // The scanner counts "\n" among the bytes it lets pass.
+    const withNewline = table.slice();
+    withNewline[LF] = 1;
+    this.#tables = nibbleTables(withNewline);
   }
 
   /**
@@ -73,18 +41,11 @@ export class ByteClass {
   }
 
   /**
-   * Finds the run of complete lines, each of bytes in the class and ending in
-   * `\n`, at the start of `bytes` (at most {@linkcode SCAN_WINDOW} bytes).
+   * The scanner's two tables, low nibbles then high nibbles (32 bytes), for
+   * the class with `\n` added.
    */
-  scanLines(bytes: Uint8Array): LineScan {
-    if (bytes.length > SCAN_WINDOW) throw new RangeError(`cannot scan more than ${SCAN_WINDOW} bytes at once`);
-    this.#memory.set(bytes, BLOCK_OFFSET);
-    // The scanner finds where the class ends and counts the lines before;
-    // the run ends at the last of those lines.
-    const stop = this.#scanner.scan(bytes.length);
-    const lines = this.#scanner.lines.value as number;
-    const end = lines === 0 ? 0 : bytes.lastIndexOf(LF, stop - 1) + 1;
-    return { end, lines, stopped: stop < bytes.length };
+  get scannerTables(): Uint8Array {
+    return this.#tables;
   }
 }
 

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { type ByteClass, SCAN_WINDOW } from "./byte_class.ts";
+import type { ByteClass } from "./byte_class.ts";
+import { ScanBuffer } from "./scan_buffer.ts";
 
 /** Anything that reads bytes into a buffer: a `Deno.Conn`, or an adapter. */
 export interface ByteSource {
@@ -65,6 +66,7 @@ export class LineTooLongError extends Error {
 export class LineReader {
   #source: ByteSource;
   #maxLineBytes: number;
+  #scanBuffer: ScanBuffer;
   #buf: Uint8Array;
   /** Unconsumed bytes are `#buf[#start, #end)`. */
   #start = 0;
@@ -90,7 +92,8 @@ export class LineReader {
     this.#source = source;
     this.#maxLineBytes = options.maxLineBytes;
     const min = options.minBufferBytes ?? MIN_BUFFER_BYTES;
-    this.#buf = new Uint8Array(Math.max(options.maxLineBytes + 2, min));
+    this.#scanBuffer = new ScanBuffer(Math.max(options.maxLineBytes + 2, min));
+    this.#buf = this.#scanBuffer.bytes;
   }
 
   /** The longest line content accepted, in bytes. */
@@ -177,18 +180,18 @@ export class LineReader {
    * buffered line is not such a line, or is not complete: then use
    * {@linkcode tryReadLineBytes}.
    *
-   * This is the fast path for bulk traffic: up to {@linkcode SCAN_WINDOW}
-   * bytes of lines at a time, scanned sixteen bytes at a step. The window is
-   * never longer than the limit plus its `\n`, so no line in it can be over.
+   * This is the fast path for bulk traffic: the buffer is scanned where it
+   * is, sixty-four bytes at a step. The window is never longer than the
+   * limit plus its `\n`, so no line in it can be over.
    */
   tryReadPlainLines(plain: ByteClass): LineRun | undefined {
     if (this.#skipping || this.#plainChecked < 0) return undefined;
     const start = this.#start;
-    const windowEnd = Math.min(this.#end, start + this.#maxLineBytes + 1, start + SCAN_WINDOW);
+    const windowEnd = Math.min(this.#end, start + this.#maxLineBytes + 1);
     // Bytes of the first line checked by an earlier call need no second look.
     const from = start + this.#plainChecked;
     if (from >= windowEnd) return undefined;
-    const scan = plain.scanLines(this.#buf.subarray(from, windowEnd));
+    const scan = this.#scanBuffer.scanLines(plain, from, windowEnd);
     const runEnd = from + scan.end;
     // What is known of the line after the run: not plain, or plain up to the window's end.
     this.#plainChecked = scan.stopped ? -1 : windowEnd - (scan.end === 0 ? start : runEnd);

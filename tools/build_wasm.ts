@@ -17,10 +17,10 @@ import wabt from "wabt";
 export const WAT_PATH: string = new URL("../lib/plain_scan.wat", import.meta.url).pathname;
 export const OUTPUT_PATH: string = new URL("../lib/plain_scan_wasm.ts", import.meta.url).pathname;
 
-/** Compiles the WebAssembly text at `path` (with SIMD) to bytes. */
+/** Compiles the WebAssembly text at `path` (with SIMD and relaxed SIMD) to bytes. */
 export async function compileWat(path: string): Promise<Uint8Array> {
   const toolkit = await wabt();
-  const module = toolkit.parseWat(path, Deno.readTextFileSync(path), { simd: true });
+  const module = toolkit.parseWat(path, Deno.readTextFileSync(path), { simd: true, relaxed_simd: true });
   try {
     module.validate();
     return module.toBinary({}).buffer;

@@ -1,0 +1,85 @@
+/**
+ * A buffer that lives in WebAssembly memory, so that the SIMD scanner of
+ * `plain_scan.wat` looks at its bytes where they were read, without a copy.
+ *
+ * Finding the run of complete lines made only of a {@linkcode ByteClass} is
+ * the fast path for bulk traffic: JavaScript looking at every byte was most
+ * of the cost of moving a large file.
+ *
+ * @module
+ */
+
+import type { ByteClass } from "./byte_class.ts";
+import { PLAIN_SCAN_WASM_BASE64 } from "./plain_scan_wasm.ts";
+
+const LF = 0x0a;
+/** Where the scanner's memory holds its tables, and where buffers start. */
+const TABLES_OFFSET = 0;
+const BUFFER_OFFSET = 64;
+const PAGE_BYTES = 64 * 1024;
+
+/** What a scan found at the start of a range. */
+export interface LineScan {
+  /** Offset, from the range's start, just after the last `\n` of the run of complete lines; 0 when there is none. */
+  end: number;
+  /** How many lines the run holds. */
+  lines: number;
+  /** True when the scan stopped at a byte outside the class (in the line after the run). */
+  stopped: boolean;
+}
+
+interface ScannerExports {
+  memory: WebAssembly.Memory;
+  scan(block: number, length: number): number;
+  lines: WebAssembly.Global;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function scannerModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(Uint8Array.from(atob(PLAIN_SCAN_WASM_BASE64), (char) => char.charCodeAt(0)));
+  return compiled;
+}
+
+/**
+ * A fixed-size byte buffer with its own scanner. Read into {@linkcode bytes}
+ * as into any `Uint8Array`; the view stays valid for the buffer's life.
+ */
+export class ScanBuffer {
+  /** The buffer. */
+  readonly bytes: Uint8Array;
+  #scanner: ScannerExports;
+  #memory: Uint8Array;
+  #loaded: ByteClass | undefined;
+
+  /** Creates a buffer of `size` bytes. */
+  constructor(size: number) {
+    this.#scanner = new WebAssembly.Instance(scannerModule()).exports as unknown as ScannerExports;
+    const memory = this.#scanner.memory;
+    const pages = Math.ceil((BUFFER_OFFSET + size) / PAGE_BYTES);
+    // Grown once, now: growing later would detach every view of the memory.
+    if (pages > memory.buffer.byteLength / PAGE_BYTES) memory.grow(pages - memory.buffer.byteLength / PAGE_BYTES);
+    this.#memory = new Uint8Array(memory.buffer);
+    this.bytes = this.#memory.subarray(BUFFER_OFFSET, BUFFER_OFFSET + size);
+  }
+
+  /**
+   * Finds the run of complete lines, each of bytes in `plain` and ending in
+   * `\n`, at the start of `bytes[from, to)`.
+   */
+  scanLines(plain: ByteClass, from: number, to: number): LineScan {
+    if (!(0 <= from && from <= to && to <= this.bytes.length)) {
+      throw new RangeError(`cannot scan [${from}, ${to}) of a ${this.bytes.length}-byte buffer`);
+    }
+    if (this.#loaded !== plain) {
+      this.#memory.set(plain.scannerTables, TABLES_OFFSET);
+      this.#loaded = plain;
+    }
+    // The scanner finds where the class ends and counts the lines before;
+    // the run ends at the last of those lines.
+    const stop = this.#scanner.scan(BUFFER_OFFSET + from, to - from);
+    const lines = this.#scanner.lines.value as number;
+    const end = lines === 0 ? 0 : this.bytes.lastIndexOf(LF, from + stop - 1) + 1 - from;
+    return { end, lines, stopped: stop < to - from };
+  }
+}
