@@ -6,8 +6,11 @@
  * queue is bounded: when it holds {@linkcode InputQueueOptions.maxQueuedBytes},
  * reading pauses, and a writer into our stdin waits.
  *
- * Lines are kept in runs: bulk input of plain ASCII lines is copied in blocks
- * of up to a buffer's worth, not line by line.
+ * Lines are kept in runs: bulk input of plain ASCII lines is queued in blocks
+ * of up to a buffer's worth, not line by line, and not copied: a run is a
+ * view into the reader's buffer until the buffer is about to be reused. Then
+ * runs still queued are copied out, and reading waits for the one being
+ * sent (see {@linkcode InputQueue.release}).
  *
  * @module
  */
@@ -31,6 +34,11 @@ export type InputEvent =
   /** A line over the limit was read and dropped; `limit` is in bytes. */
   | { kind: "refused"; limit: number };
 
+/** A queued run; a borrowed one is a view into the reader's buffer. */
+interface QueuedRun extends LineRun {
+  borrowed: boolean;
+}
+
 /** A source the queue can stop: stdin, or a terminal. */
 export type InputSource = ByteSource & { cancel?(): Promise<void> };
 
@@ -53,7 +61,7 @@ export class InputQueue {
   #reader: LineReader;
   #maxQueuedBytes: number;
   /** Queued runs are `#runs[#head…]`; the head moves instead of shifting. */
-  #runs: (LineRun | undefined)[] = [];
+  #runs: (QueuedRun | undefined)[] = [];
   #head = 0;
   #queuedLines = 0;
   #queuedBytes = 0;
@@ -61,6 +69,9 @@ export class InputQueue {
   #refused = 0;
   #listeners = new Set<(event: InputEvent) => void>();
   #room: PromiseWithResolvers<void> | undefined;
+  /** The bytes taken last are a view into the reader's buffer, still in use. */
+  #lent = false;
+  #released: PromiseWithResolvers<void> | undefined;
   #running: Promise<void> | undefined;
   #closed = false;
   #decoder = new TextDecoder();
@@ -99,8 +110,12 @@ export class InputQueue {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Takes the oldest line, with its `\n`, or `undefined` when there is none. */
+  /**
+   * Takes the oldest line, with its `\n`, or `undefined` when there is none.
+   * Its bytes stay valid until {@linkcode release} or the next take.
+   */
   shift(): Uint8Array | undefined {
+    this.release();
     const run = this.#runs[this.#head];
     if (run === undefined) return undefined;
     if (run.lines === 1) return this.shiftRun()!.bytes;
@@ -108,15 +123,22 @@ export class InputQueue {
     const line = run.bytes.subarray(0, end);
     run.bytes = run.bytes.subarray(end);
     run.lines--;
+    this.#lent = run.borrowed;
     this.#taken(1, end);
     return line;
   }
 
-  /** Takes the oldest run of lines, each with its `\n`, or `undefined` when there is none. */
+  /**
+   * Takes the oldest run of lines, each with its `\n`, or `undefined` when
+   * there is none. Its bytes stay valid until {@linkcode release} or the
+   * next take.
+   */
   shiftRun(): LineRun | undefined {
+    this.release();
     const run = this.#runs[this.#head];
     if (run === undefined) return undefined;
     this.#runs[this.#head++] = undefined;
+    this.#lent = run.borrowed;
     // Drop the consumed front now and then, in one go: O(1) per run.
     if (this.#head >= 1024 && this.#head * 2 >= this.#runs.length) {
       this.#runs.splice(0, this.#head);
@@ -126,8 +148,19 @@ export class InputQueue {
     return run;
   }
 
+  /**
+   * Says that the bytes taken last are no longer needed (they were sent), so
+   * reading may reuse their memory. Taking again says so too.
+   */
+  release(): void {
+    this.#lent = false;
+    this.#released?.resolve();
+    this.#released = undefined;
+  }
+
   /** Drops every queued line and returns how many there were. */
   clear(): number {
+    this.release();
     const count = this.#queuedLines;
     this.#runs = [];
     this.#head = 0;
@@ -139,6 +172,7 @@ export class InputQueue {
   async close(): Promise<void> {
     this.#closed = true;
     this.#room?.resolve();
+    this.#released?.resolve();
     await this.#source.cancel?.();
     await this.#running;
   }
@@ -147,8 +181,8 @@ export class InputQueue {
     for (const listener of this.#listeners) listener(event);
   }
 
-  #push(bytes: Uint8Array, lines: number): void {
-    this.#runs.push({ bytes, lines });
+  #push(bytes: Uint8Array, lines: number, borrowed = false): void {
+    this.#runs.push({ bytes, lines, borrowed });
     this.#queuedLines += lines;
     this.#queuedBytes += bytes.length;
   }
@@ -178,7 +212,7 @@ export class InputQueue {
         }
         const run = reader.tryReadPlainLines(SENDABLE);
         if (run !== undefined) {
-          this.#push(run.bytes.slice(), run.lines);
+          this.#push(run.bytes, run.lines, true);
           this.#emit({ kind: "changed" });
           continue;
         }
@@ -191,6 +225,7 @@ export class InputQueue {
           continue;
         }
         if (line === undefined) {
+          await this.#giveBack();
           await reader.fill();
           continue;
         }
@@ -210,6 +245,24 @@ export class InputQueue {
     }
     this.#ended = true;
     this.#emit({ kind: "changed" });
+  }
+
+  /**
+   * Before the reader's buffer is reused: copies the runs still queued out of
+   * it, and waits until the bytes being sent are released.
+   */
+  async #giveBack(): Promise<void> {
+    for (let i = this.#head; i < this.#runs.length; i++) {
+      const run = this.#runs[i];
+      if (run?.borrowed) {
+        run.bytes = run.bytes.slice();
+        run.borrowed = false;
+      }
+    }
+    while (this.#lent && !this.#closed) {
+      this.#released = Promise.withResolvers();
+      await this.#released.promise;
+    }
   }
 
   /**

@@ -242,6 +242,8 @@ class Session {
         this.#sent += run.lines;
         this.#touch();
         this.#view.sent(run.bytes);
+        // Written (or copied into the writer) and shown: the queue may reuse the memory.
+        this.#input.release();
         if (oneLine) break;
       }
       await this.#writer.flush();
