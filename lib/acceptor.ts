@@ -14,6 +14,7 @@
 import { formatNetAddr } from "./address.ts";
 import { writeAll } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
+import { deadline } from "./deadline.ts";
 import { describeOsError, isIoError, ParleyError } from "./errors.ts";
 import type { Listener } from "./listen.ts";
 import { type Sleep, sleep } from "./sleep.ts";
@@ -177,11 +178,8 @@ export class Acceptor<T extends { conn: Channel }> {
   async #prepare(conn: Deno.Conn, controller: AbortController): Promise<void> {
     const peerName = formatNetAddr(conn.remoteAddr);
     const limit = this.#options.readyMs;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, limit);
+    // The handshake's reads and writes keep the process running meanwhile.
+    using handshakeLimit = deadline(limit, () => controller.abort());
     // Closing the connection is what makes a pending handshake give up.
     controller.signal.addEventListener("abort", () => closeQuietly(conn), { once: true });
     let channel: Channel = conn;
@@ -196,16 +194,15 @@ export class Acceptor<T extends { conn: Channel }> {
       if (!(error instanceof Error)) throw error;
       if (this.#stopped) return;
       // Whatever a remote peer does must not bring the server down: drop it and say why.
-      const message = timedOut
+      const message = handshakeLimit.expired
         ? `${peerName} dropped: no handshake within ${limit / 1000} s (--handshake-timeout)`
         : error instanceof ParleyError
         ? error.message
         : `${peerName} dropped during the handshake: ${describeOsError(error) ?? error.message}`;
       this.#options.onDrop?.(message);
       return;
-    } finally {
-      clearTimeout(timer);
     }
+    handshakeLimit.cancel();
     if (this.#stopped) {
       closeQuietly(channel);
     } else if (ready === undefined || this.#busy || this.#held !== undefined) {

@@ -5,6 +5,7 @@
  */
 
 import { formatAddress } from "./address.ts";
+import { deadline } from "./deadline.ts";
 import { ConnectError, describeOsError } from "./errors.ts";
 
 /** Options for {@linkcode connect}. */
@@ -24,7 +25,7 @@ export interface ConnectOptions {
 export async function connect(host: string, port: number, options: ConnectOptions): Promise<Deno.TcpConn | null> {
   const address = formatAddress(host, port);
   const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), options.timeoutMs);
+  using _limit = deadline(options.timeoutMs, () => timeout.abort());
   const signals = options.signal ? [timeout.signal, options.signal] : [timeout.signal];
   try {
     const conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal: AbortSignal.any(signals) });
@@ -38,8 +39,6 @@ export async function connect(host: string, port: number, options: ConnectOption
     const reason = describeOsError(error);
     if (reason === undefined) throw error;
     throw new ConnectError(`Cannot connect to ${address}: ${reason}`, { cause: error });
-  } finally {
-    clearTimeout(timer);
   }
 }
 

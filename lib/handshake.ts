@@ -18,6 +18,7 @@ import { BusyError, RefusedError, WrongProtocolError } from "./errors.ts";
 import type { FailureThrottle } from "./failure_throttle.ts";
 import { type ByteSource, LineReader } from "./line_reader.ts";
 import { sleep } from "./sleep.ts";
+import { deadline } from "./deadline.ts";
 import { CheckedSource, PrefixedSource } from "./source_adapters.ts";
 import { describeTlsError, looksLikeTls, TlsError } from "./tls.ts";
 import { TLS_SERVER_REPLY, type TlsTerminator } from "./tls_terminator.ts";
@@ -93,9 +94,12 @@ export async function readyServerSide(
   if (key === undefined) return { conn: channel, source, peerName };
 
   const address = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : peerName;
-  const wait = sleep(throttle?.delayFor(address) ?? 0);
-  options.signal?.addEventListener("abort", wait.cancel, { once: true });
-  await wait.promise;
+  const delay = throttle?.delayFor(address) ?? 0;
+  if (delay > 0) {
+    const wait = sleep(delay);
+    options.signal?.addEventListener("abort", wait.cancel, { once: true });
+    await wait.promise;
+  }
   const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
   try {
     await authenticateClient(key, reader, channel);
@@ -139,11 +143,7 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
   const { peerName, signal } = options;
   // startTls only wraps the connection; the handshake happens below.
   const conn: Deno.Conn = options.tls ? await Deno.startTls(tcp, options.tls) : tcp;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    closeQuietly(conn);
-  }, options.timeoutMs);
+  const limit = deadline(options.timeoutMs, () => closeQuietly(conn));
   const interrupt = () => closeQuietly(conn);
   signal?.addEventListener("abort", interrupt, { once: true });
   try {
@@ -181,12 +181,12 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
   } catch (error) {
     closeQuietly(conn);
     if (signal?.aborted) return null;
-    if (timedOut) {
+    if (limit.expired) {
       throw new AuthError(`Handshake with ${peerName} timed out (does it use the same --tls and secret settings?)`);
     }
     throw error;
   } finally {
-    clearTimeout(timer);
+    limit.cancel();
     signal?.removeEventListener("abort", interrupt);
   }
 }

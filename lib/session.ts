@@ -25,6 +25,7 @@ import type { InputEvent, InputQueue } from "./input_queue.ts";
 import { type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
 import { PLAIN_TEXT } from "./render.ts";
 import { sleep } from "./sleep.ts";
+import { deadline } from "./deadline.ts";
 
 /** What the session shows to the person at this end. */
 export interface SessionView {
@@ -193,7 +194,8 @@ class Session {
   #finish(outcome: Outcome): void {
     if (this.#state !== "open") return;
     this.#state = "leaving";
-    clearTimeout(this.#idleTimer);
+    // Touching the timer functions at all costs a start-up's worth of loading.
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#outcome.resolve(outcome);
   }
 
@@ -349,7 +351,7 @@ class Session {
 
   /** Stops sending and lets the peer see our end before the connection closes. */
   async #leave(receiving: Promise<void>): Promise<void> {
-    const linger = sleep(this.#options.lingerMs ?? DEFAULT_LINGER_MS);
+    const linger = deadline(this.#options.lingerMs ?? DEFAULT_LINGER_MS);
     try {
       await Promise.race([this.#sending, linger.promise]);
       await this.#closeWrite();
