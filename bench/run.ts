@@ -48,7 +48,7 @@ report.push(
 );
 
 log("throughput…");
-const bulk = await throughput(quick ? { megabytes: 5, rounds: 1 } : { megabytes: 110, rounds: 5 });
+const bulk = await throughput(quick ? { megabytes: 5, rounds: 1 } : { megabytes: 110, rounds: 11 });
 const bulkFloor = bulk.rows.find((row) => row.name.startsWith("Deno socket pipe"))!.seconds!;
 report.push(
   `**Bulk throughput**, duplex mode: ${fixed(bulk.bytes / 1e6, 0)} MB of short lines from client to server, ` +
