@@ -179,7 +179,7 @@ export class Acceptor<T extends { conn: Channel }> {
     const peerName = formatNetAddr(conn.remoteAddr);
     const limit = this.#options.readyMs;
     // The handshake's reads and writes keep the process running meanwhile.
-    using handshakeLimit = deadline(limit, () => controller.abort());
+    const handshakeLimit = deadline(limit, () => controller.abort());
     // Closing the connection is what makes a pending handshake give up.
     controller.signal.addEventListener("abort", () => closeQuietly(conn), { once: true });
     let channel: Channel = conn;
@@ -201,8 +201,9 @@ export class Acceptor<T extends { conn: Channel }> {
         : `${peerName} dropped during the handshake: ${describeOsError(error) ?? error.message}`;
       this.#options.onDrop?.(message);
       return;
+    } finally {
+      handshakeLimit.cancel();
     }
-    handshakeLimit.cancel();
     if (this.#stopped) {
       closeQuietly(channel);
     } else if (ready === undefined || this.#busy || this.#held !== undefined) {
