@@ -181,24 +181,39 @@ export class LineReader {
    * {@linkcode tryReadLineBytes}.
    *
    * This is the fast path for bulk traffic: the buffer is scanned where it
-   * is, sixty-four bytes at a step. The window is never longer than the
-   * limit plus its `\n`, so no line in it can be over.
+   * is, sixty-four bytes at a step, in windows that start at a line and are
+   * never longer than the limit plus its `\n`, so no line in a window can be
+   * over. A run goes on from window to window, up to the whole buffer.
    */
   tryReadPlainLines(plain: ByteClass): LineRun | undefined {
     if (this.#skipping || this.#plainChecked < 0) return undefined;
     const start = this.#start;
-    const windowEnd = Math.min(this.#end, start + this.#maxLineBytes + 1);
-    // Bytes of the first line checked by an earlier call need no second look.
-    const from = start + this.#plainChecked;
-    if (from >= windowEnd) return undefined;
-    const scan = this.#scanBuffer.scanLines(plain, from, windowEnd);
-    const runEnd = from + scan.end;
-    // What is known of the line after the run: not plain, or plain up to the window's end.
-    this.#plainChecked = scan.stopped ? -1 : windowEnd - (scan.end === 0 ? start : runEnd);
-    if (scan.end === 0) return undefined;
+    let runEnd = start;
+    let lines = 0;
+    // Bytes of the line at runEnd known to be plain, without `\n`; -1: not plain.
+    let checked = this.#plainChecked;
+    for (;;) {
+      const windowEnd = Math.min(this.#end, runEnd + this.#maxLineBytes + 1);
+      const from = runEnd + checked;
+      if (from >= windowEnd) break;
+      const scan = this.#scanBuffer.scanLines(plain, from, windowEnd);
+      if (scan.end > 0) {
+        runEnd = from + scan.end;
+        lines += scan.lines;
+      }
+      if (scan.stopped) {
+        checked = -1;
+        break;
+      }
+      // The rest of the window is plain: known for the line now at runEnd.
+      checked = windowEnd - runEnd;
+      if (scan.end === 0) break;
+    }
+    this.#plainChecked = checked;
+    if (lines === 0) return undefined;
     this.#start = this.#scanned = runEnd;
     this.#terminated = true;
-    return { bytes: this.#buf.subarray(start, runEnd), lines: scan.lines };
+    return { bytes: this.#buf.subarray(start, runEnd), lines };
   }
 
   /**

@@ -166,6 +166,28 @@ Deno.test("line reader takes a whole buffer of plain lines as one run", async ()
   assert.equal(await reader.readLine(), "four");
 });
 
+Deno.test("line reader's runs go on past the limit's window, up to a line that breaks it", async () => {
+  const input = `${"abc\n".repeat(10)}${"x".repeat(9)}\nab\n`;
+  const reader = new LineReader(new ChunkSource([input]), { maxLineBytes: 8, minBufferBytes: 256 });
+  await reader.fill();
+  const run = reader.tryReadPlainLines(LOWERCASE);
+  assert.equal(new TextDecoder().decode(run!.bytes), "abc\n".repeat(10));
+  assert.equal(run!.lines, 10);
+  assert.equal(reader.tryReadPlainLines(LOWERCASE), undefined);
+  assert.throws(() => reader.tryReadLineBytes(), LineTooLongError);
+  assert.equal(reader.tryReadPlainLines(LOWERCASE)!.lines, 1);
+});
+
+Deno.test("line reader's runs stop at a byte outside the class in a later window", async () => {
+  const input = `${"abc\n".repeat(10)}abC\nab\n`;
+  const reader = new LineReader(new ChunkSource([input]), { maxLineBytes: 8, minBufferBytes: 256 });
+  await reader.fill();
+  assert.equal(reader.tryReadPlainLines(LOWERCASE)!.lines, 10);
+  assert.equal(reader.tryReadPlainLines(LOWERCASE), undefined);
+  assert.equal(reader.decode(reader.tryReadLineBytes()!), "abC");
+  assert.equal(reader.tryReadPlainLines(LOWERCASE)!.lines, 1);
+});
+
 Deno.test("line reader does not rescan a long unfinished plain line on every read", async () => {
   // A 60 KiB line in 64-byte chunks: rescanning it on each read would look at
   // about 28 million bytes; scanning once looks at each byte once.

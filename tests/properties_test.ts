@@ -46,10 +46,14 @@ Deno.test("property: any bytes cut into any chunks give the same lines as one ch
       wireBytes,
       fc.array(fc.nat(), { maxLength: 20 }),
       fc.integer({ min: 1, max: 40 }),
-      async (bytes, offsets, max) => {
+      fc.integer({ min: 1, max: 400 }),
+      async (bytes, offsets, max, buffer) => {
         const whole = await readEvents([bytes], { maxLineBytes: max });
         assert.deepEqual(await readEvents(cut(bytes, offsets), { maxLineBytes: max }), whole);
         assert.deepEqual(await readEvents(cut(bytes, offsets), { maxLineBytes: max, runs: LETTERS }), whole);
+        // A buffer larger than the limit: runs go on over several windows.
+        const large = { maxLineBytes: max, runs: LETTERS, minBufferBytes: buffer };
+        assert.deepEqual(await readEvents(cut(bytes, offsets), large), whole);
         const bytewise = Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
         assert.deepEqual(await readEvents(bytewise, { maxLineBytes: max }), whole);
       },

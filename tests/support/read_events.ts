@@ -20,11 +20,16 @@ export interface ReadOptions {
   maxLineBytes: number;
   /** Read runs of lines of this class first, as the session does. */
   runs?: ByteClass;
+  /** The reader's smallest buffer; the smallest the limit allows when absent. */
+  minBufferBytes?: number;
 }
 
-/** Reads all of `chunks` (with the smallest buffer the limit allows) and returns what came out. */
+/** Reads all of `chunks` and returns what came out. */
 export async function readEvents(chunks: Iterable<Uint8Array | string>, options: ReadOptions): Promise<LineEvent[]> {
-  const reader = new LineReader(new ChunkSource(chunks), { maxLineBytes: options.maxLineBytes, minBufferBytes: 1 });
+  const reader = new LineReader(new ChunkSource(chunks), {
+    maxLineBytes: options.maxLineBytes,
+    minBufferBytes: options.minBufferBytes ?? 1,
+  });
   const events: LineEvent[] = [];
   for (;;) {
     assert.ok(reader.bufferedBytes <= reader.capacity, "buffer over capacity");
