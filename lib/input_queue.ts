@@ -17,7 +17,7 @@
 
 import { isIoError } from "./errors.ts";
 import { ByteClass } from "./byte_class.ts";
-import { type ByteSource, LineReader, type LineRun, LineTooLongError } from "./line_reader.ts";
+import { BULK_BUFFER_BYTES, type ByteSource, LineReader, type LineRun, LineTooLongError } from "./line_reader.ts";
 
 /** Options for {@linkcode InputQueue}. */
 export interface InputQueueOptions {
@@ -80,7 +80,10 @@ export class InputQueue {
   /** Creates a queue over `source`; call {@linkcode start} to begin reading. */
   constructor(source: InputSource, options: InputQueueOptions) {
     this.#source = source;
-    this.#reader = new LineReader(source, { maxLineBytes: options.maxLineBytes });
+    this.#reader = new LineReader(source, {
+      maxLineBytes: options.maxLineBytes,
+      minBufferBytes: BULK_BUFFER_BYTES,
+    });
     this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
   }
 

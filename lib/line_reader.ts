@@ -26,8 +26,15 @@ export interface LineReaderOptions {
   minBufferBytes?: number;
 }
 
-/** Default smallest read buffer: large reads keep bulk transfers fast. */
+/** Default smallest read buffer: enough for short exchanges such as a handshake. */
 const MIN_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * Smallest read buffer for a conversation's traffic. Each read of stdin, and
+ * each write of stdout, is a trip to one of the runtime's I/O threads: large
+ * blocks make a bulk transfer few trips.
+ */
+export const BULK_BUFFER_BYTES = 1024 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;

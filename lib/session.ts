@@ -22,7 +22,7 @@ import { BufferedWriter } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
 import { ConnectionLostError, describeOsError, IdleTimeoutError, ParleyError, ProtocolError } from "./errors.ts";
 import type { InputEvent, InputQueue } from "./input_queue.ts";
-import { type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
+import { BULK_BUFFER_BYTES, type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
 import { PLAIN_TEXT } from "./render.ts";
 import { sleep } from "./sleep.ts";
 import { deadline } from "./deadline.ts";
@@ -154,7 +154,10 @@ class Session {
     this.#input = input;
     this.#view = view;
     this.#options = options;
-    this.#reader = new LineReader(options.source ?? conn, { maxLineBytes: options.maxLineBytes });
+    this.#reader = new LineReader(options.source ?? conn, {
+      maxLineBytes: options.maxLineBytes,
+      minBufferBytes: BULK_BUFFER_BYTES,
+    });
     this.#writer = new BufferedWriter(conn);
     this.#myTurn = options.speaksFirst;
     this.#duplex = options.mode === "duplex";
