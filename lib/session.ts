@@ -24,7 +24,7 @@ import { ConnectionLostError, describeOsError, IdleTimeoutError, ParleyError, Pr
 import type { InputEvent, InputQueue } from "./input_queue.ts";
 import { BULK_BUFFER_BYTES, type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
 import { PLAIN_TEXT } from "./render.ts";
-import { sleep } from "./sleep.ts";
+import { pause } from "./sleep.ts";
 import { deadline } from "./deadline.ts";
 
 /** What the session shows to the person at this end. */
@@ -320,7 +320,7 @@ class Session {
         this.#view.notice("peer-finished");
       }
       if (this.#sent > 0 && probing()) {
-        await sleep(RESET_GRACE_MS).promise;
+        await pause(RESET_GRACE_MS);
         if (probing()) await this.#checkNotReset();
       }
       if (!peerFirst) this.#finish({ end: "peer-left" });

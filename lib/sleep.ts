@@ -1,5 +1,6 @@
 /**
- * A timer that can be ended early, so that no timer outlives its purpose.
+ * Waiting for time itself: a timer that can be ended early, so that no timer
+ * outlives its purpose, and a short pause that cannot.
  *
  * @module
  */
@@ -23,4 +24,15 @@ export function sleep(ms: number): Sleep {
       resolve();
     },
   };
+}
+
+/**
+ * Waits `ms` milliseconds, and cannot be ended early: for a short wait that
+ * is always awaited to its end. Unlike {@linkcode sleep}, its first use in a
+ * process does not load Node's timers (the global `setTimeout` since Deno
+ * 2.8), which costs about 6 ms.
+ */
+export function pause(ms: number): Promise<void> {
+  const signal = AbortSignal.timeout(ms);
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }
