@@ -4,14 +4,16 @@
  *
  * Each pair is timed from starting the server until both programs have
  * exited: parley (`--duplex` on both sides), a minimal Deno socket pipe
- * that reads into a buffer and writes it out (the runtime's floor), and
- * OpenBSD netcat. Every pair first moves the file once into a real file, to
- * check that it arrives whole.
+ * that reads into a 64 KiB buffer and writes it out (the runtime's floor),
+ * the same pipe with a buffer as large as parley's, and OpenBSD netcat.
+ * Every pair first moves the file once into a real file, to check that it
+ * arrives whole.
  *
  * @module
  */
 
 import { closedPort, waitListening } from "../tests/support/net.ts";
+import { BULK_BUFFER_BYTES } from "../lib/line_reader.ts";
 import { denoBaseline, ensureTool, median, NC, parley, succeeded } from "./support.ts";
 
 /** The results for one pair of programs. */
@@ -24,6 +26,10 @@ export interface ThroughputRow {
   megabytesPerSecond?: number;
   /** Why this pair was not measured. */
   missing?: string;
+  /** True for the row the others are compared with. */
+  floor?: boolean;
+  /** True for the floor given parley's buffer size. */
+  matched?: boolean;
 }
 
 /** How big a run of the throughput benchmark is. */
@@ -39,6 +45,8 @@ interface Pair {
   server: (port: number) => string[];
   client: (port: number) => string[];
   missing?: string;
+  floor?: boolean;
+  matched?: boolean;
 }
 
 /** Writes a file of numbered short lines of about `megabytes` MB; returns its path and size. */
@@ -89,9 +97,16 @@ export async function throughput(options: ThroughputOptions): Promise<{ rows: Th
         client: (port) => parley("client", ["--duplex", "127.0.0.1", String(port)]),
       },
       {
-        name: "Deno socket pipe (the runtime's floor)",
-        server: (port) => denoBaseline("pipe_server.ts", [String(port)]),
-        client: (port) => denoBaseline("pipe_client.ts", [String(port)]),
+        name: "Deno socket pipe, 64 KiB buffer (the runtime's floor)",
+        server: (port) => denoBaseline("pipe_server.ts", [String(port), "64"]),
+        client: (port) => denoBaseline("pipe_client.ts", [String(port), "64"]),
+        floor: true,
+      },
+      {
+        name: `Deno socket pipe, ${BULK_BUFFER_BYTES / 2 ** 20} MiB buffer (as parley's)`,
+        server: (port) => denoBaseline("pipe_server.ts", [String(port), String(BULK_BUFFER_BYTES / 2 ** 10)]),
+        client: (port) => denoBaseline("pipe_client.ts", [String(port), String(BULK_BUFFER_BYTES / 2 ** 10)]),
+        matched: true,
       },
       {
         name: "nc (OpenBSD netcat)",
@@ -117,7 +132,8 @@ export async function throughput(options: ThroughputOptions): Promise<{ rows: Th
     const rows = pairs.map((pair): ThroughputRow => {
       if (pair.missing) return { name: pair.name, missing: pair.missing };
       const seconds = median(times.get(pair)!);
-      return { name: pair.name, seconds, megabytesPerSecond: file.bytes / 1e6 / seconds };
+      const { name, floor, matched } = pair;
+      return { name, seconds, megabytesPerSecond: file.bytes / 1e6 / seconds, floor, matched };
     });
     return { rows, bytes: file.bytes };
   } finally {
