@@ -33,6 +33,7 @@ export class ParleyError extends Error {
 
 /** The command line is wrong: exit status 2. */
 export class UsageError extends ParleyError {
+  /** Always {@linkcode ExitCode.Usage}. */
   override readonly exitCode: number = ExitCode.Usage;
 }
 
@@ -72,6 +73,9 @@ export class OutputError extends ParleyError {}
 /** Some lines read from our input were refused because they were too long. */
 export class RefusedLinesError extends ParleyError {}
 
+/** Our own standard input cannot be read (for example it is a directory). */
+export class InputError extends ParleyError {}
+
 /** Short descriptions of operating system error codes, as users read them. */
 const OS_ERROR_TEXT: Readonly<Record<string, string>> = {
   EACCES: "permission denied",
@@ -82,13 +86,34 @@ const OS_ERROR_TEXT: Readonly<Record<string, string>> = {
   ECONNREFUSED: "connection refused",
   ECONNRESET: "connection reset by peer",
   EHOSTUNREACH: "host is unreachable",
+  EIO: "input/output error",
+  EISDIR: "it is a directory",
+  ELOOP: "too many levels of symbolic links",
+  EMFILE: "too many open files",
+  ENAMETOOLONG: "the file name is too long",
   ENETDOWN: "network is down",
   ENETUNREACH: "network is unreachable",
+  ENFILE: "too many open files in the system",
+  ENOENT: "no such file",
   ENOTCONN: "not connected",
+  ENOTDIR: "a part of the path is not a directory",
+  ENXIO: "no such device",
   EPERM: "operation not permitted",
   EPIPE: "broken pipe",
   ETIMEDOUT: "timed out",
 };
+
+/** What the runtime's own errors without an OS code mean, as users read them. */
+const DENO_ERROR_TEXT: ReadonlyArray<readonly [new (...args: never[]) => Error, string]> = [
+  [Deno.errors.ConnectionReset, "connection reset by peer"],
+  [Deno.errors.ConnectionAborted, "connection aborted"],
+  [Deno.errors.BrokenPipe, "broken pipe"],
+  [Deno.errors.NotConnected, "not connected"],
+  [Deno.errors.TimedOut, "timed out"],
+  // A pending read or write ended because the connection was closed under it.
+  [Deno.errors.Interrupted, "the connection was closed"],
+  [Deno.errors.BadResource, "the connection was closed"],
+];
 
 /**
  * Describes an operating system error (or a name-resolution failure) in a few
@@ -112,6 +137,20 @@ export function describeOsError(error: unknown): string | undefined {
     return "host name not found";
   }
   return undefined;
+}
+
+/**
+ * Describes an error in a few words, for an I/O error (see
+ * {@linkcode isIoError}) above all: as {@linkcode describeOsError} does when
+ * it knows the error, otherwise by the runtime's own message without its
+ * error number.
+ */
+export function describeIoError(error: Error): string {
+  const known = describeOsError(error);
+  if (known !== undefined) return known;
+  for (const [type, text] of DENO_ERROR_TEXT) if (error instanceof type) return text;
+  const message = error.message.replace(/\s*\(os error \d+\).*$/s, "").trim();
+  return message === "" ? error.name : message.charAt(0).toLowerCase() + message.slice(1);
 }
 
 /**

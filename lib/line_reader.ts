@@ -10,6 +10,7 @@
  */
 
 import type { ByteClass } from "./byte_class.ts";
+import { ProtocolError } from "./errors.ts";
 import { ScanBuffer } from "./scan_buffer.ts";
 
 /** Anything that reads bytes into a buffer: a `Deno.Conn`, or an adapter. */
@@ -47,15 +48,18 @@ export interface LineRun {
   lines: number;
 }
 
-/** A line longer than the limit was seen. */
-export class LineTooLongError extends Error {
+/**
+ * A line longer than the limit was seen. It is a {@linkcode ProtocolError},
+ * so that even where no caller names the peer it still reaches the user as
+ * one line.
+ */
+export class LineTooLongError extends ProtocolError {
   /** The limit that was broken, in bytes. */
   readonly limit: number;
 
   /** Creates the error for a line that went past `limit` bytes. */
   constructor(limit: number) {
-    super(`line longer than ${limit} bytes`);
-    this.name = "LineTooLongError";
+    super(`a line longer than ${limit} bytes was received`);
     this.limit = limit;
   }
 }
@@ -230,6 +234,16 @@ export class LineReader {
   async fill(): Promise<boolean> {
     if (!this.#eof) await this.#fill();
     return !this.#eof;
+  }
+
+  /**
+   * Treats the stream as ended here, whatever the source would still give:
+   * the lines already buffered come out as usual, then the unterminated rest
+   * as a last line, then `null`. For a reader whose source failed or was
+   * closed, so that what was received is not lost with it.
+   */
+  finish(): void {
+    this.#eof = true;
   }
 
   /**

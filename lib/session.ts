@@ -20,7 +20,14 @@
 
 import { BufferedWriter } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
-import { ConnectionLostError, describeOsError, IdleTimeoutError, ParleyError, ProtocolError } from "./errors.ts";
+import {
+  ConnectionLostError,
+  describeIoError,
+  IdleTimeoutError,
+  isIoError,
+  ParleyError,
+  ProtocolError,
+} from "./errors.ts";
 import type { InputEvent, InputQueue } from "./input_queue.ts";
 import { BULK_BUFFER_BYTES, type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
 import { PLAIN_TEXT } from "./render.ts";
@@ -145,8 +152,13 @@ class Session {
   #duplex: boolean;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #writeClosed = false;
+  /** Reading has stopped for good: it failed, or we closed the connection. */
+  #readFailed = false;
   #peerDone = false;
+  /** Lines handed to the socket in full. */
   #sent = 0;
+  /** Lines taken from the queue whose writing has not finished. */
+  #inFlight = 0;
   #received = 0;
 
   constructor(conn: Channel, input: InputQueue, view: SessionView, options: SessionOptions) {
@@ -183,7 +195,8 @@ class Session {
     this.#close();
     await receiving;
     await this.#sending;
-    const unsent = this.#input.clear();
+    // Lines taken for sending whose write never finished count as not sent.
+    const unsent = this.#input.clear() + this.#inFlight;
     // Lines received before a failure were accepted: they are shown first.
     const flushed = this.#view.flush();
     if ("error" in outcome || this.#lateError !== undefined) {
@@ -243,8 +256,8 @@ class Session {
       while (this.#state === "open") {
         const run = oneLine ? { bytes: this.#input.shift(), lines: 1 } : this.#input.shiftRun();
         if (run?.bytes === undefined) break;
+        this.#inFlight += run.lines;
         await this.#writer.write(run.bytes);
-        this.#sent += run.lines;
         this.#touch();
         this.#view.sent(run.bytes);
         // Written (or copied into the writer) and shown: the queue may reuse the memory.
@@ -252,6 +265,8 @@ class Session {
         if (oneLine) break;
       }
       await this.#writer.flush();
+      this.#sent += this.#inFlight;
+      this.#inFlight = 0;
     });
     if (!open) return;
     if (!this.#duplex && !this.#myTurn) this.#view.turn(false);
@@ -295,7 +310,7 @@ class Session {
           const line = reader.tryReadLineBytes();
           if (line === undefined) {
             await this.#view.flush();
-            await reader.fill();
+            await this.#fill();
             continue;
           }
           if (line === null) break;
@@ -310,6 +325,8 @@ class Session {
           if (this.#myTurn) this.#view.turn(true);
         }
       }
+      // Reading failed, or we closed the connection: what came before is shown; nothing more to learn.
+      if (this.#readFailed) return;
       // Once we have closed our direction, the probe cannot work.
       const probing = () => this.#state === "open" && !this.#writeClosed;
       if (probing()) await this.#checkNotReset();
@@ -325,14 +342,36 @@ class Session {
       }
       if (!peerFirst) this.#finish({ end: "peer-left" });
     } catch (error) {
-      // Once we have closed the connection, a pending read fails: expected.
-      if (this.#state === "closed") return;
-      const failure = this.#translate(error);
-      if (this.#state === "open") this.#finish({ error: failure });
-      // While we wait for the peer's end, being turned away or a broken
-      // limit still decides the outcome; the connection ending does not.
-      else if (!(failure instanceof ConnectionLostError)) this.#lateError ??= failure;
+      // A line over the limit, our output failing, a reset found by the probe.
+      this.#failed(error);
     }
+  }
+
+  /**
+   * Reads more of the peer's bytes. When reading fails, or ends because we
+   * closed the connection, the session learns why, and the reader is told
+   * that the stream ends here: the lines it holds, and a last line without
+   * its end, are still shown. Whatever way a session ends, what the peer
+   * sent before it is not lost.
+   */
+  async #fill(): Promise<void> {
+    try {
+      await this.#reader.fill();
+    } catch (error) {
+      this.#readFailed = true;
+      this.#reader.finish();
+      // Once we have closed the connection, a pending read fails: expected.
+      if (this.#state !== "closed") this.#failed(error);
+    }
+  }
+
+  /** Something went wrong with the connection or the view: it decides how the session ends. */
+  #failed(error: unknown): void {
+    const failure = this.#translate(error);
+    if (this.#state === "open") this.#finish({ error: failure });
+    // While we wait for the peer's end, being turned away or a broken
+    // limit still decides the outcome; the connection ending does not.
+    else if (!(failure instanceof ConnectionLostError)) this.#lateError ??= failure;
   }
 
   /**
@@ -346,23 +385,29 @@ class Session {
     try {
       await this.#conn.write(new Uint8Array(0));
     } catch (error) {
-      if (describeOsError(error) === undefined) throw error;
+      if (!isIoError(error)) throw error;
       const peer = this.#options.peerName;
       throw new ConnectionLostError(`Connection with ${peer} lost: connection reset by peer`, { cause: error });
     }
   }
 
-  /** Stops sending and lets the peer see our end before the connection closes. */
+  /**
+   * Stops sending and lets the peer see our end before the connection
+   * closes. Every step is bounded by the linger time: a write the peer never
+   * takes, or an end of ours it never answers, cannot hold us (closing the
+   * connection afterwards ends whatever is still pending).
+   */
   async #leave(receiving: Promise<void>): Promise<void> {
     const linger = deadline(this.#options.lingerMs ?? DEFAULT_LINGER_MS);
     try {
       await Promise.race([this.#sending, linger.promise]);
-      await this.#closeWrite();
+      // Ending our direction waits for a pending write to finish.
+      await Promise.race([this.#closeWrite().catch(ignoreIoError), linger.promise]);
       // Reading on until the peer closes too avoids a reset that could destroy
       // our last line before the peer reads it.
       await Promise.race([receiving, linger.promise]);
     } catch (error) {
-      if (describeOsError(error) === undefined) throw error;
+      if (!isIoError(error)) throw error;
     } finally {
       linger.cancel();
     }
@@ -385,10 +430,14 @@ class Session {
       return new ProtocolError(`${peer} sent a line longer than ${error.limit} bytes (see --max-line)`);
     }
     if (error instanceof ParleyError) return error;
-    const reason = describeOsError(error);
-    if (reason !== undefined) {
-      return new ConnectionLostError(`Connection with ${peer} lost: ${reason}`, { cause: error });
+    if (isIoError(error)) {
+      return new ConnectionLostError(`Connection with ${peer} lost: ${describeIoError(error)}`, { cause: error });
     }
     return error;
   }
+}
+
+/** Lets an I/O error pass unnoticed (for an operation whose end no one waits for); rethrows anything else. */
+function ignoreIoError(error: unknown): void {
+  if (!isIoError(error)) throw error;
 }
