@@ -95,7 +95,7 @@ export function parseClientArgs(args: string[]): ClientOptions {
 async function chat(options: ClientOptions, context: ProgramContext): Promise<number> {
   const { ui, signal } = context;
   const target = formatAddress(options.host, options.port);
-  const caCerts = options.caFile === undefined ? [] : [readPemFile("--ca", options.caFile)];
+  const caCerts = options.caFile === undefined ? [] : [readPemFile("--ca", options.caFile, "certificate")];
   const secret = loadSecret(options.secretFile);
   const key = secret && await importSecret(secret);
   ui.idle(`connecting to ${target}`);

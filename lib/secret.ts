@@ -12,16 +12,20 @@ import { readOptionFile } from "./files.ts";
 /** The environment variable that may hold the secret. */
 export const SECRET_ENV = "PARLEY_SECRET";
 
+/** Largest secret file read: a passphrase or a key file, not a document. */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
 /**
  * Reads the secret from `path` (one final newline is dropped), or else from
  * `PARLEY_SECRET` when access to it is granted. Returns `undefined` when
  * there is none.
  *
- * @throws {FileError} when the file cannot be read or the secret is empty.
+ * @throws {FileError} when the file cannot be read, is not a regular file or
+ *   is over {@linkcode MAX_SECRET_BYTES}, or the secret is empty.
  */
 export function loadSecret(path: string | undefined): Uint8Array<ArrayBuffer> | undefined {
   if (path !== undefined) {
-    const bytes = readOptionFile("--secret-file", path);
+    const bytes = readOptionFile("--secret-file", path, MAX_SECRET_BYTES);
     const end = bytes.at(-1) === 0x0a ? (bytes.at(-2) === 0x0d ? bytes.length - 2 : bytes.length - 1) : bytes.length;
     if (end === 0) throw new FileError(`Cannot use --secret-file ${path}: it is empty`);
     return bytes.slice(0, end);

@@ -160,7 +160,10 @@ interface ServerTls {
  * @throws {FileError} when they cannot be read or do not go together.
  */
 function openTls(certFile: string, keyFile: string): ServerTls {
-  const keyPair = { cert: readPemFile("--tls-cert", certFile), key: readPemFile("--tls-key", keyFile) };
+  const keyPair = {
+    cert: readPemFile("--tls-cert", certFile, "certificate"),
+    key: readPemFile("--tls-key", keyFile, "private key"),
+  };
   try {
     const terminator = new TlsTerminator(keyPair);
     return { terminator, hint: isSelfSigned(keyPair.cert) ? { caFile: certFile } : {} };

@@ -11,26 +11,83 @@ import { readOptionText } from "./files.ts";
 /** A TLS handshake failed: a certificate that does not verify, or no TLS at all. */
 export class TlsError extends ParleyError {}
 
+/** Largest PEM file read: far more than any certificate chain or key needs. */
+export const MAX_PEM_BYTES = 1024 * 1024;
+
+/** What a PEM file must hold. */
+export type PemKind = "certificate" | "private key";
+
+const PEM_BLOCK: Readonly<Record<PemKind, RegExp>> = {
+  certificate: /-----BEGIN CERTIFICATE-----/,
+  "private key": /-----BEGIN (?:[A-Z0-9]+ )?PRIVATE KEY-----/,
+};
+
 /**
- * Reads a PEM file named on the command line by `option`.
+ * Reads a PEM file named on the command line by `option`, which must hold a
+ * block of `kind`.
  *
- * @throws {FileError} when it cannot be read or holds no PEM block.
+ * @throws {FileError} when it cannot be read, is not PEM, or holds no such block.
  */
-export function readPemFile(option: string, path: string): string {
-  const text = readOptionText(option, path);
+export function readPemFile(option: string, path: string, kind: PemKind): string {
+  const text = readOptionText(option, path, MAX_PEM_BYTES);
   if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) {
     throw new FileError(`Cannot use ${option} ${path}: not a PEM file (expected "-----BEGIN …-----")`);
   }
+  if (!PEM_BLOCK[kind].test(text)) throw new FileError(`Cannot use ${option} ${path}: it holds no ${kind}`);
   return text;
 }
 
+/** Which end of a TLS handshake is describing its failure. */
+export type TlsSide = "client" | "server";
+
+/** What a TLS alert from the other side means, in the words of the side that received it. */
+const ALERTS: Readonly<Record<string, Record<TlsSide, string>>> = {
+  UnknownCA: {
+    client: "the server does not trust our certificate",
+    server: "the client does not trust this server's certificate (a self-signed or private certificate: the client " +
+      "needs --ca with it)",
+  },
+  BadCertificate: {
+    client: "the server rejected our certificate",
+    server: "the client rejected this server's certificate (is it for the name the client used?)",
+  },
+  CertificateExpired: {
+    client: "the server says our certificate has expired",
+    server: "the client says this server's certificate has expired",
+  },
+  CertificateUnknown: {
+    client: "the server rejected our certificate",
+    server: "the client rejected this server's certificate",
+  },
+  HandshakeFailure: {
+    client: "the server found no TLS version or cipher in common",
+    server: "the client found no TLS version or cipher in common",
+  },
+  ProtocolVersion: {
+    client: "the server does not support this TLS version",
+    server: "the client does not support this TLS version",
+  },
+};
+
 /**
  * Describes why a TLS handshake failed, from the error Deno raised, or
- * returns `undefined` when the error is not a TLS failure.
+ * returns `undefined` when the error is not a TLS failure. The advice fits
+ * the side that reads it: only a client can trust a certificate with `--ca`.
  */
-export function describeTlsError(error: unknown): string | undefined {
+export function describeTlsError(error: unknown, side: TlsSide = "client"): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const message = error.message;
+  const alert = /received fatal alert: (\w+)/.exec(message)?.[1];
+  if (alert !== undefined) {
+    return ALERTS[alert]?.[side] ?? `the other side ended the handshake: ${alert}`;
+  }
+  if (/InvalidContentType|corrupt message/.test(message)) return "the other side does not speak TLS";
+  if (error instanceof Deno.errors.UnexpectedEof) {
+    return side === "client"
+      ? "the server closed the connection during the TLS handshake (it may refuse this address, or be overloaded)"
+      : "the connection closed during the TLS handshake";
+  }
+  // What follows is about the certificate the other side showed: only a client checks one.
   if (/UnknownIssuer|UnknownCA/.test(message)) {
     return "the certificate is not trusted: unknown issuer (for a private or self-signed certificate, use --ca FILE)";
   }
@@ -45,14 +102,8 @@ export function describeTlsError(error: unknown): string | undefined {
   if (/CaUsedAsEndEntity/.test(message)) {
     return "the server's certificate is a CA certificate (make it with basicConstraints=CA:FALSE; see the README)";
   }
-  if (/InvalidContentType|corrupt message/.test(message)) return "the other side does not speak TLS";
-  if (/invalid peer certificate: (.*)/.test(message)) {
-    return `the certificate was rejected: ${/invalid peer certificate: (.*)/.exec(message)![1]}`;
-  }
-  if (error instanceof Deno.errors.UnexpectedEof) return "the connection closed during the TLS handshake";
-  if (/received fatal alert: (\w+)/.test(message)) {
-    return `the other side ended the handshake: ${/received fatal alert: (\w+)/.exec(message)![1]}`;
-  }
+  const rejected = /invalid peer certificate: (.*)/.exec(message);
+  if (rejected) return `the certificate was rejected: ${rejected[1]}`;
   return undefined;
 }
 
