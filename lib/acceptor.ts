@@ -8,14 +8,23 @@
  * beginning with `busy` — over TLS when the server uses it — and is closed.
  * The running session never notices.
  *
+ * Connections in their handshake, and connections being turned away, take
+ * places in two bounded {@linkcode Admission} pools, with a share per source
+ * address: when a pool is full the newcomer gets in and the longest-held
+ * place of the heaviest source is taken back, so a stranger's stalled
+ * connections never keep a client from another address out. A connection
+ * evicted from its handshake is told so in a line beginning with `busy`,
+ * where the connection can still carry one.
+ *
  * @module
  */
 
 import { formatNetAddr } from "./address.ts";
+import { Admission, sourceOf } from "./admission.ts";
 import { writeAll } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
 import { deadline } from "./deadline.ts";
-import { describeOsError, isIoError, ParleyError } from "./errors.ts";
+import { describeIoError, isIoError, ParleyError } from "./errors.ts";
 import type { Listener } from "./listen.ts";
 import { type Sleep, sleep } from "./sleep.ts";
 
@@ -39,13 +48,15 @@ export interface AcceptorOptions<T> {
   ready: (channel: Channel, conn: Deno.Conn, signal: AbortSignal) => Promise<T>;
   /** Time limit for securing and readying one connection (ms). */
   readyMs: number;
-  /** Most connections being readied at once; more are closed at once. */
+  /** Most connections being readied at once; a newcomer beyond that evicts one (see the module doc). */
   maxReadying?: number;
-  /** Told, in one line naming the peer, why a connection was dropped before its session. */
-  onDrop?: (message: string) => void;
+  /** Most connections from one source being readied at once. */
+  maxReadyingPerSource?: number;
+  /** Told, in one line naming the peer, why a connection from `source` was dropped before its session. */
+  onDrop?: (message: string, source: string) => void;
   /** Longest time a turned-away connection is kept open (ms). */
   rejectMs?: number;
-  /** Most turned-away connections handled at once; more are closed at once. */
+  /** Most turned-away connections handled at once; a newcomer beyond that evicts one. */
   maxRejecting?: number;
 }
 
@@ -53,10 +64,19 @@ export interface AcceptorOptions<T> {
 export const BUSY_PREFIX = "busy: the parley server";
 /** How a parley server's line to a client it refuses begins. */
 export const DENIED_PREFIX = "denied: this parley server";
+/** How a parley server's line to a client evicted from its handshake by newer ones begins. */
+export const OVERLOADED_PREFIX = "busy: too many connections to this parley server";
+/** The whole line sent to a client evicted from its handshake. */
+export const OVERLOADED_LINE = `${OVERLOADED_PREFIX} are being set up at once; try again in a moment`;
 
 const DEFAULT_REJECT_MS = 1000;
 const DEFAULT_MAX_REJECTING = 256;
 const DEFAULT_MAX_READYING = 32;
+const DEFAULT_MAX_READYING_PER_SOURCE = 8;
+/** The source given for a connection whose address is not known. */
+const UNKNOWN_SOURCE = "an unknown address";
+/** Why a handshake was aborted to make room for a newer one. */
+const EVICTED = Symbol("evicted");
 /** Pause after a failed accept (for example out of file descriptors). */
 const ACCEPT_RETRY_MS = 50;
 /** Bytes read and dropped from a turned-away client at most. */
@@ -67,6 +87,7 @@ export class Acceptor<T extends { conn: Channel }> {
   #listeners: Listener[];
   #options: AcceptorOptions<T>;
   #busyLine: Uint8Array;
+  #overloadedLine = new TextEncoder().encode(OVERLOADED_LINE + "\n");
   #refusedLine: Uint8Array | undefined;
   #waiter: PromiseWithResolvers<T | null> | undefined;
   #held: T | undefined;
@@ -74,6 +95,8 @@ export class Acceptor<T extends { conn: Channel }> {
   #stopped = false;
   #readying = new Map<Promise<void>, AbortController>();
   #rejecting = new Set<Promise<void>>();
+  #handshakes: Admission;
+  #turningAway: Admission;
   #retry: Sleep | undefined;
   #loops: Promise<void>[];
 
@@ -85,6 +108,11 @@ export class Acceptor<T extends { conn: Channel }> {
     this.#refusedLine = options.refusedLine === undefined
       ? undefined
       : new TextEncoder().encode(options.refusedLine + "\n");
+    this.#handshakes = new Admission({
+      max: options.maxReadying ?? DEFAULT_MAX_READYING,
+      maxPerSource: options.maxReadyingPerSource ?? DEFAULT_MAX_READYING_PER_SOURCE,
+    });
+    this.#turningAway = new Admission({ max: options.maxRejecting ?? DEFAULT_MAX_REJECTING });
     this.#loops = listeners.map((listener) => this.#acceptLoop(listener));
   }
 
@@ -143,7 +171,14 @@ export class Acceptor<T extends { conn: Channel }> {
       } catch (error) {
         if (this.#stopped) return;
         if (!isIoError(error)) throw error;
-        // A client that gave up, or no descriptors left: try again shortly.
+        const code = "code" in error ? error.code : undefined;
+        // Deno cannot name a peer that reset before its connection was accepted.
+        if (code === "ENOTCONN" || code === "ECONNABORTED" || code === "ECONNRESET") {
+          this.#options.onDrop?.("a connection was reset by its peer before it could be accepted", UNKNOWN_SOURCE);
+          continue;
+        }
+        // No descriptors left, say: try again shortly.
+        this.#options.onDrop?.(`Cannot accept a connection: ${describeIoError(error)}`, UNKNOWN_SOURCE);
         this.#retry = sleep(ACCEPT_RETRY_MS);
         await this.#retry.promise;
         continue;
@@ -158,48 +193,71 @@ export class Acceptor<T extends { conn: Channel }> {
   }
 
   #admit(conn: Deno.Conn): void {
+    const source = sourceOf(conn.remoteAddr);
     const refusal = this.#options.screen?.(conn);
     if (refusal !== undefined) {
       if (this.#refusedLine === undefined) closeQuietly(conn);
-      else this.#turnAway(conn, this.#refusedLine);
-      this.#options.onDrop?.(`${formatNetAddr(conn.remoteAddr)} refused: ${refusal}`);
-    } else if (this.#readying.size >= (this.#options.maxReadying ?? DEFAULT_MAX_READYING)) {
-      closeQuietly(conn);
-      this.#options.onDrop?.(`${formatNetAddr(conn.remoteAddr)} dropped: too many connections in handshake`);
-    } else {
-      const controller = new AbortController();
-      const readying = this.#prepare(conn, controller);
-      this.#readying.set(readying, controller);
-      readying.finally(() => this.#readying.delete(readying));
+      else this.#turnAway(conn, this.#refusedLine, source);
+      this.#options.onDrop?.(`${formatNetAddr(conn.remoteAddr)} refused: ${refusal}`, source);
+      return;
     }
+    const controller = new AbortController();
+    const place = this.#handshakes.admit(source, () => controller.abort(EVICTED));
+    const readying = this.#prepare(conn, source, controller).finally(() => place.release());
+    this.#readying.set(readying, controller);
+    readying.finally(() => this.#readying.delete(readying));
   }
 
   /** Secures and readies `conn` within the time limit, then hands it out or turns it away. */
-  async #prepare(conn: Deno.Conn, controller: AbortController): Promise<void> {
+  async #prepare(conn: Deno.Conn, source: string, controller: AbortController): Promise<void> {
     const peerName = formatNetAddr(conn.remoteAddr);
     const limit = this.#options.readyMs;
     // The handshake's reads and writes keep the process running meanwhile.
     const handshakeLimit = deadline(limit, () => controller.abort());
-    // Closing the connection is what makes a pending handshake give up.
-    controller.signal.addEventListener("abort", () => closeQuietly(conn), { once: true });
+    // Where a line can still reach the client in plain words: not in the midst of TLS.
+    let speakable: Channel | undefined = this.#options.secure ? undefined : conn;
+    // Closing the connection is what makes a pending handshake give up. One
+    // evicted for a newer one is told why, where it can be.
+    controller.signal.addEventListener("abort", () => {
+      if (controller.signal.reason === EVICTED && speakable !== undefined && !this.#stopped) {
+        this.#turnAway(speakable, this.#overloadedLine, source, { drain: false });
+      } else {
+        closeQuietly(conn);
+      }
+    }, { once: true });
     let channel: Channel = conn;
     let ready: T | undefined;
     try {
-      if (this.#options.secure) channel = await this.#options.secure(conn, controller.signal);
+      if (this.#options.secure) {
+        channel = await this.#options.secure(conn, controller.signal);
+        speakable = channel;
+        if (controller.signal.aborted) throw controller.signal.reason;
+      }
       // A client that comes while a session runs only needs to hear "busy".
       if (!this.#busy && this.#held === undefined) ready = await this.#options.ready(channel, conn, controller.signal);
     } catch (error) {
-      closeQuietly(channel);
-      closeQuietly(conn);
-      if (!(error instanceof Error)) throw error;
+      if (controller.signal.aborted || !(error instanceof ParleyError) || channel === conn && this.#options.secure) {
+        // Evicted (its own close is under way), out of time, or the connection failed.
+        if (controller.signal.reason !== EVICTED) {
+          closeQuietly(channel);
+          closeQuietly(conn);
+        }
+      } else {
+        // The client broke the handshake (a wrong secret, say), and the
+        // server has said so: end politely — over TLS, with a proper TLS
+        // close — so that the client reads why instead of a cut connection.
+        this.#turnAway(channel, new Uint8Array(0), source);
+      }
       if (this.#stopped) return;
       // Whatever a remote peer does must not bring the server down: drop it and say why.
-      const message = handshakeLimit.expired
+      const message = controller.signal.reason === EVICTED
+        ? `${peerName} dropped to make room: too many connections in handshake at once, the most from its address`
+        : handshakeLimit.expired
         ? `${peerName} dropped: no handshake within ${limit / 1000} s (--handshake-timeout)`
         : error instanceof ParleyError
         ? error.message
-        : `${peerName} dropped during the handshake: ${describeOsError(error) ?? error.message}`;
-      this.#options.onDrop?.(message);
+        : `${peerName} dropped during the handshake: ${describeIoError(toError(error))}`;
+      this.#options.onDrop?.(message, source);
       return;
     } finally {
       handshakeLimit.cancel();
@@ -207,7 +265,7 @@ export class Acceptor<T extends { conn: Channel }> {
     if (this.#stopped) {
       closeQuietly(channel);
     } else if (ready === undefined || this.#busy || this.#held !== undefined) {
-      this.#turnAway(channel, this.#busyLine);
+      this.#turnAway(channel, this.#busyLine, source);
     } else if (this.#waiter !== undefined) {
       const waiter = this.#waiter;
       this.#waiter = undefined;
@@ -218,29 +276,34 @@ export class Acceptor<T extends { conn: Channel }> {
     }
   }
 
-  #turnAway(conn: Channel, line: Uint8Array): void {
-    if (this.#rejecting.size >= (this.#options.maxRejecting ?? DEFAULT_MAX_REJECTING)) {
+  /** Sends `line` to a client we will not serve, and closes; bounded in time and in number. */
+  #turnAway(conn: Channel, line: Uint8Array, source: string, options: { drain: boolean } = { drain: true }): void {
+    const done = Promise.withResolvers<void>();
+    const place = this.#turningAway.admit(source, () => {
       closeQuietly(conn);
-      return;
-    }
-    const rejection = this.#sendAndClose(conn, line);
+      done.resolve();
+    });
+    const rejection = this.#sendAndClose(conn, line, options.drain, done.promise).finally(() => place.release());
     this.#rejecting.add(rejection);
     rejection.finally(() => this.#rejecting.delete(rejection));
   }
 
   /**
    * Sends `line`, ends our side, and reads until the client closes (or time
-   * runs out) so that closing does not reset the connection before the client
-   * has read the line.
+   * runs out, or `cut` resolves) so that closing does not reset the
+   * connection before the client has read the line. Without `drain`, closes
+   * once the line is out: the connection may be in the midst of a handshake
+   * whose own read is still pending.
    */
-  async #sendAndClose(conn: Channel, line: Uint8Array): Promise<void> {
+  async #sendAndClose(conn: Channel, line: Uint8Array, drain: boolean, cut: Promise<void>): Promise<void> {
     const deadline = sleep(this.#options.rejectMs ?? DEFAULT_REJECT_MS);
-    const timeUp = deadline.promise.then(() => null);
+    const timeUp = Promise.race([deadline.promise, cut]).then(() => null);
     const writing = writeAll(conn, line).then(() => true, () => false);
     let reading: Promise<number | null> = Promise.resolve(null);
     try {
       if (!(await Promise.race([writing, timeUp]))) return;
-      await conn.closeWrite();
+      await Promise.race([conn.closeWrite().catch(() => {}), timeUp]);
+      if (!drain) return;
       const scratch = new Uint8Array(4096);
       for (let drained = 0; drained < MAX_DRAIN_BYTES;) {
         reading = conn.read(scratch).catch(() => null);
@@ -256,4 +319,8 @@ export class Acceptor<T extends { conn: Channel }> {
       await Promise.all([writing, reading]);
     }
   }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

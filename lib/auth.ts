@@ -26,6 +26,32 @@ import type { LineReader } from "./line_reader.ts";
 /** The other side does not know the secret, or does not take part. */
 export class AuthError extends ParleyError {}
 
+/**
+ * The other side sent a line that is not part of the exchange: a chat line,
+ * or a server's notice (busy, refused). The line is kept so that the caller
+ * can tell which; it is never shown as it is.
+ */
+export class UnexpectedLineError extends AuthError {
+  /** The line received, as text. */
+  readonly line: string;
+
+  /** Creates the error for `line`, received while waiting for `what`. */
+  constructor(what: string, line: string) {
+    super(`expected ${what}, got a chat line (does the other side use a secret?)`);
+    this.line = line;
+  }
+}
+
+/** Options for {@linkcode authenticateClient}. */
+export interface AuthenticateClientOptions {
+  /**
+   * Runs once the client has answered and before its answer is judged: a
+   * place to slow down guessing, after the client has learnt that a secret
+   * is needed.
+   */
+  beforeVerdict?: () => Promise<void>;
+}
+
 /** Anything lines can be written to, such as a connection. */
 export interface LineWriter {
   /** Writes some prefix of `p` and resolves to how many bytes it took. */
@@ -53,10 +79,16 @@ export function importSecret(secret: Uint8Array<ArrayBuffer>): Promise<CryptoKey
  *
  * @throws {AuthError} when the client's answer is missing, malformed or wrong.
  */
-export async function authenticateClient(key: CryptoKey, reader: LineReader, writer: LineWriter): Promise<void> {
+export async function authenticateClient(
+  key: CryptoKey,
+  reader: LineReader,
+  writer: LineWriter,
+  options: AuthenticateClientOptions = {},
+): Promise<void> {
   const serverNonce = randomNonce();
   await sendLine(writer, `${AUTH_PREFIX} challenge ${toBase64(serverNonce)}`);
   const words = (await readAuthLine(reader, "the client's answer")).split(" ");
+  await options.beforeVerdict?.();
   const clientNonce = words[3] === undefined ? undefined : fromBase64(words[3]);
   const clientProof = words[4] === undefined ? undefined : fromBase64(words[4]);
   const wellFormed = words.length === 5 && words[2] === "response" && clientNonce?.length === NONCE_BYTES &&
@@ -112,9 +144,7 @@ async function proof(key: CryptoKey, label: Uint8Array, first: Uint8Array, secon
 async function readAuthLine(reader: LineReader, what: string): Promise<string> {
   const line = await reader.readLine();
   if (line === null) throw new AuthError(`the connection closed before ${what}`);
-  if (!line.startsWith(`${AUTH_PREFIX} `)) {
-    throw new AuthError(`expected ${what}, got a chat line (does the other side use a secret?)`);
-  }
+  if (!line.startsWith(`${AUTH_PREFIX} `)) throw new UnexpectedLineError(what, line);
   return line;
 }
 

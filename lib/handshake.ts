@@ -9,18 +9,35 @@
  * @module
  */
 
-import { BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
+import { BUSY_PREFIX, DENIED_PREFIX, OVERLOADED_PREFIX } from "./acceptor.ts";
 import { formatNetAddr } from "./address.ts";
-import { AUTH_PREFIX, authenticateClient, authenticateServer, AuthError, MAX_AUTH_LINE_BYTES } from "./auth.ts";
+import {
+  AUTH_PREFIX,
+  authenticateClient,
+  authenticateServer,
+  AuthError,
+  MAX_AUTH_LINE_BYTES,
+  UnexpectedLineError,
+} from "./auth.ts";
 import { writeAll } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
-import { BusyError, RefusedError, WrongProtocolError } from "./errors.ts";
+import {
+  BusyError,
+  ConnectionLostError,
+  describeIoError,
+  FileError,
+  isIoError,
+  ParleyError,
+  ProtocolError,
+  RefusedError,
+  WrongProtocolError,
+} from "./errors.ts";
 import type { FailureThrottle } from "./failure_throttle.ts";
-import { type ByteSource, LineReader } from "./line_reader.ts";
+import { type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
 import { sleep } from "./sleep.ts";
 import { deadline } from "./deadline.ts";
 import { CheckedSource, PrefixedSource } from "./source_adapters.ts";
-import { describeTlsError, looksLikeTls, TlsError } from "./tls.ts";
+import { describeTlsError, looksLikeTls, TlsError, type TlsSide } from "./tls.ts";
 import { TLS_SERVER_REPLY, type TlsTerminator } from "./tls_terminator.ts";
 
 /** A connection ready for a session. */
@@ -49,7 +66,7 @@ export async function secureServerSide(conn: Deno.Conn, terminator: TlsTerminato
   const channel = await terminator.start(conn);
   const peerName = formatNetAddr(conn.remoteAddr);
   try {
-    await tlsHandshake(channel, (reason) => `TLS handshake with ${peerName} failed: ${reason}`);
+    await tlsHandshake(channel, "server", (reason) => `TLS handshake with ${peerName} failed: ${reason}`);
   } catch (error) {
     closeQuietly(channel);
     throw error;
@@ -94,19 +111,26 @@ export async function readyServerSide(
   if (key === undefined) return { conn: channel, source, peerName };
 
   const address = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : peerName;
-  const delay = throttle?.delayFor(address) ?? 0;
-  if (delay > 0) {
+  // Guesses from an address that failed before are slowed down after the
+  // challenge, so that an honest client learns at once that a secret is needed.
+  const beforeVerdict = async () => {
+    const delay = throttle?.delayFor(address) ?? 0;
+    if (delay <= 0) return;
     const wait = sleep(delay);
     options.signal?.addEventListener("abort", wait.cancel, { once: true });
     await wait.promise;
-  }
+  };
   const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
   try {
-    await authenticateClient(key, reader, channel);
+    await authenticateClient(key, reader, channel, { beforeVerdict });
   } catch (error) {
     if (error instanceof AuthError) {
       throttle?.failed(address);
       throw new AuthError(`Authentication failed for ${peerName}: ${error.message}`, { cause: error });
+    }
+    if (error instanceof LineTooLongError) {
+      throttle?.failed(address);
+      throw new ProtocolError(`${peerName} sent a handshake line longer than ${MAX_AUTH_LINE_BYTES} bytes`);
     }
     throw error;
   }
@@ -141,42 +165,26 @@ export interface ClientHandshake {
  */
 export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshake): Promise<ReadyConnection | null> {
   const { peerName, signal } = options;
-  // startTls only wraps the connection; the handshake happens below.
-  const conn: Deno.Conn = options.tls ? await Deno.startTls(tcp, options.tls) : tcp;
+  const conn = await startTls(tcp, options);
   const limit = deadline(options.timeoutMs, () => closeQuietly(conn));
   const interrupt = () => closeQuietly(conn);
   signal?.addEventListener("abort", interrupt, { once: true });
   try {
     if (options.tls) {
-      await tlsHandshake(conn as Deno.TlsConn, (reason) => `Cannot connect to ${peerName} with TLS: ${reason}`);
+      await tlsHandshake(
+        conn as Deno.TlsConn,
+        "client",
+        (reason) => `Cannot connect to ${peerName} with TLS: ${reason}`,
+      );
     }
     // How the server's side starts says whether it will talk with us at all.
     const source = new CheckedSource(conn, (start) => {
-      // A TLS server answers a plain client with a TLS alert, or (parley) in plain words.
-      if (!options.tls && (looksLikeTls(start) || startsWith(start, TLS_SERVER_REPLY))) {
-        throw new WrongProtocolError(`${peerName} speaks TLS: connect with --tls`);
-      }
-      if (options.key === undefined && startsWith(start, AUTH_PREFIX)) {
-        throw new AuthError(
-          `${peerName} requires a shared secret: give the same one with --secret-file or PARLEY_SECRET`,
-        );
-      }
-      if (startsWith(start, BUSY_PREFIX)) {
-        throw new BusyError(`${peerName} is busy with another session; try again later`);
-      }
-      if (startsWith(start, DENIED_PREFIX)) {
-        throw new RefusedError(`${peerName} does not accept connections from this address (--allow, --deny)`);
-      }
-      return Promise.resolve();
+      const refusal = serverRefusal(start, peerName, options);
+      return refusal === undefined ? Promise.resolve() : Promise.reject(refusal);
     });
     if (options.key === undefined) return { conn, source, peerName };
     const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
-    try {
-      await authenticateServer(options.key, reader, conn);
-    } catch (error) {
-      if (!(error instanceof AuthError)) throw error;
-      throw new AuthError(`Authentication with ${peerName} failed: ${error.message}`, { cause: error });
-    }
+    await authenticateServer(options.key, reader, conn);
     return { conn, source: new PrefixedSource(reader.takeBuffered(), source), peerName };
   } catch (error) {
     closeQuietly(conn);
@@ -184,15 +192,85 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
     if (limit.expired) {
       throw new AuthError(`Handshake with ${peerName} timed out (does it use the same --tls and secret settings?)`);
     }
-    throw error;
+    throw explainClientFailure(error, peerName, options);
   } finally {
     limit.cancel();
     signal?.removeEventListener("abort", interrupt);
   }
 }
 
+/**
+ * Why the server will not talk with us, from how its side of the connection
+ * starts (its first line, or the first bytes of it), or `undefined` when it
+ * may be a conversation.
+ */
+function serverRefusal(start: Uint8Array, peerName: string, options: ClientHandshake): ParleyError | undefined {
+  // A TLS server answers a plain client with a TLS alert, or (parley) in plain words.
+  if (!options.tls && (looksLikeTls(start) || startsWith(start, TLS_SERVER_REPLY))) {
+    return new WrongProtocolError(`${peerName} speaks TLS: connect with --tls`);
+  }
+  if (options.key === undefined && startsWith(start, AUTH_PREFIX)) {
+    return new AuthError(
+      `${peerName} requires a shared secret: give the same one with --secret-file or PARLEY_SECRET`,
+    );
+  }
+  if (startsWith(start, OVERLOADED_PREFIX)) {
+    return new BusyError(`${peerName} has too many connections being set up; try again in a moment`);
+  }
+  if (startsWith(start, BUSY_PREFIX)) {
+    return new BusyError(`${peerName} is busy with another session; try again later`);
+  }
+  if (startsWith(start, DENIED_PREFIX)) {
+    return new RefusedError(`${peerName} does not accept connections from this address (--allow, --deny)`);
+  }
+  return undefined;
+}
+
+/**
+ * Turns whatever ended the client's handshake into one line naming the
+ * server: a notice it sent instead of the exchange, a line too long, a
+ * connection that failed. Anything else is a bug, and stays as it is.
+ */
+function explainClientFailure(error: unknown, peerName: string, options: ClientHandshake): unknown {
+  if (error instanceof UnexpectedLineError) {
+    const refusal = serverRefusal(encoder.encode(error.line), peerName, options);
+    if (refusal !== undefined) return refusal;
+  }
+  if (error instanceof LineTooLongError) {
+    return new ProtocolError(`${peerName} sent a handshake line longer than ${MAX_AUTH_LINE_BYTES} bytes`);
+  }
+  if (error instanceof AuthError) {
+    return new AuthError(`Authentication with ${peerName} failed: ${error.message}`, { cause: error });
+  }
+  if (error instanceof ParleyError) return error;
+  if (isIoError(error)) {
+    return new ConnectionLostError(`Handshake with ${peerName} failed: ${describeIoError(error)}`, { cause: error });
+  }
+  return error;
+}
+
+/**
+ * Wraps `tcp` in TLS when asked to (the handshake comes later), or returns it.
+ *
+ * @throws {FileError} when a certificate to trust (--ca) cannot be used.
+ */
+async function startTls(tcp: Deno.TcpConn, options: ClientHandshake): Promise<Deno.Conn> {
+  if (!options.tls) return tcp;
+  try {
+    return await Deno.startTls(tcp, options.tls);
+  } catch (error) {
+    closeQuietly(tcp);
+    if (!(error instanceof Error)) throw error;
+    const reason = /invalid peer certificate: (\w+)/.exec(error.message)?.[1] ?? error.message;
+    if (isIoError(error)) throw error;
+    // The only input of ours that can be wrong here is a certificate given to trust.
+    throw new FileError(`Cannot use the certificate given with --ca: it cannot be read (${reason})`, { cause: error });
+  }
+}
+
 async function tlsHandshake(
   conn: { handshake(): Promise<unknown> },
+  side: TlsSide,
   message: (reason: string) => string,
 ): Promise<void> {
   try {
@@ -200,7 +278,8 @@ async function tlsHandshake(
   } catch (error) {
     if (!(error instanceof Error)) throw error;
     // Whatever went wrong, it came from the other side or the network.
-    throw new TlsError(message(describeTlsError(error) ?? error.message), { cause: error });
+    const reason = describeTlsError(error, side) ?? describeIoError(error);
+    throw new TlsError(message(reason), { cause: error });
   }
 }
 

@@ -20,6 +20,7 @@ import {
 import { FailureThrottle } from "./failure_throttle.ts";
 import { type ReadyConnection, readyServerSide, secureServerSide } from "./handshake.ts";
 import { listen } from "./listen.ts";
+import { LogLimiter } from "./log_limiter.ts";
 import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions } from "./options.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
@@ -203,6 +204,7 @@ async function serveWith(
   // Guessing the secret gets slower with each failure, but never so slow
   // that an honest client runs out of handshake time.
   const throttle = new FailureThrottle({ maxMs: Math.min(5000, options.handshakeTimeoutMs / 2) });
+  using drops = new LogLimiter((line) => ui.status.line(line));
   const acceptor = new Acceptor<ReadyConnection>(listeners, {
     busyLine: `${BUSY_PREFIX} on ${addresses[0]} is in a session with someone else; try again later`,
     screen: (conn) =>
@@ -213,7 +215,8 @@ async function serveWith(
     ready: (channel, conn, signal) =>
       readyServerSide(channel, conn, { tls: terminator !== undefined, key, throttle, signal }),
     readyMs: options.handshakeTimeoutMs,
-    onDrop: (message) => ui.status.line(message),
+    // A flood from one address is summed up, not logged line by line.
+    onDrop: (message, source) => drops.log(source, message),
   });
   const stop = () => acceptor.stop();
   signal.addEventListener("abort", stop, { once: true });

@@ -75,7 +75,9 @@ export class TlsTerminator {
     }
     const { inner, tls } = await this.#rendezvous();
     const closing = Promise.withResolvers<{ drain: boolean }>();
-    const relay = this.#relay(outer, inner, first, closing.promise);
+    // Why the client's side failed, if it did: the TLS connection only sees its end.
+    const client: { failure?: Error } = {};
+    const relay = this.#relay(outer, inner, first, closing.promise, client);
     this.#relays.add(relay);
     relay.finally(() => {
       this.#relays.delete(relay);
@@ -83,12 +85,16 @@ export class TlsTerminator {
       closeQuietly(tls);
     });
     let secured = false;
+    /** Reports a failure of the client's connection as that, not as what it did to the TLS connection. */
+    const blame = (error: unknown): never => {
+      throw client.failure ?? error;
+    };
     return {
-      read: (p) => tls.read(p),
-      write: (p) => tls.write(p),
-      closeWrite: () => tls.closeWrite(),
+      read: (p) => tls.read(p).catch(blame),
+      write: (p) => tls.write(p).catch(blame),
+      closeWrite: () => tls.closeWrite().catch(blame),
       handshake: async () => {
-        const info = await tls.handshake();
+        const info = await tls.handshake().catch(blame);
         secured = true;
         return info;
       },
@@ -146,20 +152,33 @@ export class TlsTerminator {
 
   /**
    * Copies both ways until both directions end, either fails, or `closing`
-   * says the server is done; then closes both.
+   * says the server is done; then closes both. A failure of the client's
+   * connection — an error, or an end that turns out to be a reset — is kept
+   * in `client.failure`.
    */
   async #relay(
     outer: Deno.Conn,
     inner: Deno.Conn,
     first: Uint8Array,
     closing: Promise<{ drain: boolean }>,
+    client: { failure?: Error },
   ): Promise<void> {
+    const onClient = <T>(operation: Promise<T>): Promise<T> =>
+      operation.catch((error) => {
+        if (error instanceof Error) client.failure ??= error;
+        throw error;
+      });
     const copy = async (from: Deno.Conn, to: Deno.Conn, initial?: Uint8Array) => {
-      if (initial) await writeAll(to, initial);
+      const fromClient = from === outer;
+      const read = (p: Uint8Array) => fromClient ? onClient(from.read(p)) : from.read(p);
+      const write = (p: Uint8Array) => fromClient ? writeAll(to, p) : onClient(writeAll(to, p));
+      if (initial) await write(initial);
       const buffer = new Uint8Array(BUFFER_BYTES);
-      for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
-        await writeAll(to, buffer.subarray(0, n));
+      for (let n = await read(buffer); n !== null; n = await read(buffer)) {
+        await write(buffer.subarray(0, n));
       }
+      // Deno reports a reset as the end of the stream: an empty write tells them apart.
+      if (fromClient) await onClient(outer.write(new Uint8Array(0)));
       await to.closeWrite();
     };
     const upstream = copy(outer, inner, first);
