@@ -29,9 +29,41 @@ function visible(char: string): string {
   return `<U+${code.toString(16).toUpperCase().padStart(4, "0")}>`;
 }
 
+/** The same characters as {@linkcode UNSAFE}, but for the line feed. */
+// deno-lint-ignore no-control-regex
+const UNSAFE_BUT_NEWLINE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text that may be written to a terminal as it is: whatever came from outside
+ * the program has been through {@linkcode escapeControls}. The screen's
+ * writers take only this type, so no code path can pass them raw text. (The
+ * brand exists only for the type checker.)
+ */
+export type SafeText = string & { readonly "parley.safeText": true };
+
 /** Returns `text` with every unsafe character replaced by a visible form. */
-export function escapeControls(text: string): string {
-  return text.replace(UNSAFE, visible);
+export function escapeControls(text: string): SafeText {
+  return text.replace(UNSAFE, visible) as SafeText;
+}
+
+/** As {@linkcode escapeControls}, but line feeds are kept: for text of several lines. */
+export function escapeLines(text: string): SafeText {
+  return text.replace(UNSAFE_BUT_NEWLINE, visible) as SafeText;
+}
+
+/**
+ * Builds safe text from a template: its literal parts are the program's own
+ * words; every value put into it must already be safe.
+ */
+export function safe(strings: TemplateStringsArray, ...values: SafeText[]): SafeText {
+  let text = strings[0];
+  for (let i = 0; i < values.length; i++) text += values[i] + strings[i + 1];
+  return text as SafeText;
+}
+
+/** Joins safe pieces with a safe separator. */
+export function joinSafe(pieces: readonly SafeText[], separator: SafeText): SafeText {
+  return pieces.join(separator) as SafeText;
 }
 
 /**

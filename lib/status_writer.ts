@@ -2,19 +2,33 @@
  * Status lines for the person at this end (prompts, notices, errors), written
  * in order to a sink such as stderr without making the caller wait.
  *
+ * Status text often carries words from outside the program — an address, a
+ * file name, an option as typed, an error from the system or a certificate's
+ * names — so every status sink escapes what it is given (line feeds aside)
+ * before it reaches the screen: this is the escaping edge for status, and
+ * callers need not, and cannot forget to, do it themselves.
+ *
  * @module
  */
 
 import { type ByteSink, writeAll } from "./buffered_writer.ts";
 import { isIoError } from "./errors.ts";
+import { escapeLines } from "./render.ts";
 
 /** Somewhere status lines go. */
 export interface StatusSink {
-  /** Shows `text` on a line of its own. */
+  /** Shows `text` on a line of its own, with its control characters made visible. */
   line(text: string): void;
   /** Resolves once everything shown so far is out. */
   flushed(): Promise<void>;
 }
+
+/**
+ * Most bytes of status waiting to be written: beyond this (stderr is not
+ * being read), lines are dropped and counted, so that memory stays bounded
+ * however much there is to say.
+ */
+const MAX_PENDING_BYTES = 256 * 1024;
 
 /** Writes text to a sink in the order it was given. */
 export class StatusWriter implements StatusSink {
@@ -23,25 +37,38 @@ export class StatusWriter implements StatusSink {
   #tail: Promise<void> = Promise.resolve();
   #broken = false;
   #midLine = false;
+  #pendingBytes = 0;
+  #dropped = 0;
 
   /** Creates a writer in front of `sink`. */
   constructor(sink: ByteSink) {
     this.#sink = sink;
   }
 
-  /** Writes `text` as it is, after everything written before it. */
+  /** Writes `text`, control characters but line feeds made visible, after everything written before it. */
   write(text: string): void {
     if (text === "") return;
+    const bytes = this.#encoder.encode(escapeLines(text));
+    if (this.#pendingBytes + bytes.length > MAX_PENDING_BYTES) {
+      this.#dropped++;
+      return;
+    }
     this.#midLine = !text.endsWith("\n");
-    const bytes = this.#encoder.encode(text);
+    this.#pendingBytes += bytes.length;
     this.#tail = this.#tail.then(async () => {
-      if (this.#broken) return;
       try {
-        await writeAll(this.#sink, bytes);
+        if (!this.#broken) await writeAll(this.#sink, bytes);
       } catch (error) {
         // stderr is gone (closed pipe, lost terminal): there is nowhere to say so.
         if (!isIoError(error)) throw error;
         this.#broken = true;
+      } finally {
+        this.#pendingBytes -= bytes.length;
+      }
+      if (this.#dropped > 0 && this.#pendingBytes === 0) {
+        const dropped = this.#dropped;
+        this.#dropped = 0;
+        this.line(`(${dropped} status line${dropped === 1 ? "" : "s"} dropped: this output was not being read)`);
       }
     });
   }

@@ -1,9 +1,12 @@
 /**
  * Colours for the terminal view, or none: when `NO_COLOR` is set or output is
- * not a terminal, every method returns its text unchanged.
+ * not a terminal, every method returns its text unchanged. Only text already
+ * made safe is styled (see {@linkcode SafeText}).
  *
  * @module
  */
+
+import type { SafeText } from "./render.ts";
 
 /** ANSI styling that can be switched off. */
 export class Style {
@@ -20,32 +23,32 @@ export class Style {
   }
 
   /** Our own name: bold green. */
-  self(text: string): string {
+  self(text: SafeText): SafeText {
     return this.#sgr("1;32", text);
   }
 
   /** The other side's name: bold cyan. */
-  peer(text: string): string {
+  peer(text: SafeText): SafeText {
     return this.#sgr("1;36", text);
   }
 
   /** Secondary text such as times and status: dim. */
-  dim(text: string): string {
+  dim(text: SafeText): SafeText {
     return this.#sgr("2", text);
   }
 
   /** Waiting or a warning: yellow. */
-  warn(text: string): string {
+  warn(text: SafeText): SafeText {
     return this.#sgr("33", text);
   }
 
   /** A good state, such as our turn: green. */
-  ok(text: string): string {
+  ok(text: SafeText): SafeText {
     return this.#sgr("32", text);
   }
 
-  #sgr(code: string, text: string): string {
-    return this.#enabled ? `\x1b[${code}m${text}\x1b[0m` : text;
+  #sgr(code: string, text: SafeText): SafeText {
+    return this.#enabled ? `\x1b[${code}m${text}\x1b[0m` as SafeText : text;
   }
 }
 

@@ -14,6 +14,7 @@ import * as readline from "node:readline";
 import type { ReadStream, WriteStream } from "node:tty";
 import { displayPosition } from "./display_width.ts";
 import type { ByteSource } from "./line_reader.ts";
+import type { SafeText } from "./render.ts";
 import { stripStyle } from "./style.ts";
 
 /** The streams of a terminal, as `process.stdin` and `process.stdout`. */
@@ -69,7 +70,7 @@ export class Terminal implements ByteSource {
   }
 
   /** Shows `prompt` (which may be coloured) before the input line. */
-  setPrompt(prompt: string): void {
+  setPrompt(prompt: SafeText): void {
     if (prompt === this.#prompt) return;
     this.#prompt = prompt;
     if (this.#closed) return;
@@ -79,7 +80,7 @@ export class Terminal implements ByteSource {
   }
 
   /** Prints `text` (one or more lines) above the input line. */
-  print(text: string): void {
+  print(text: SafeText): void {
     if (this.#closed) {
       this.#output.write(text + "\n");
       return;

@@ -7,7 +7,7 @@
  */
 
 import type { InputQueue } from "./input_queue.ts";
-import { escapeControls } from "./render.ts";
+import { escapeControls, escapeLines, joinSafe, safe, type SafeText } from "./render.ts";
 import type { SessionMode, SessionNotice, SessionView } from "./session.ts";
 import type { StatusSink } from "./status_writer.ts";
 import type { Style } from "./style.ts";
@@ -37,7 +37,7 @@ class TerminalStatus implements StatusSink {
   }
 
   line(text: string): void {
-    this.#terminal.print(this.#style.dim(text));
+    this.#terminal.print(this.#style.dim(escapeLines(text)));
   }
 
   flushed(): Promise<void> {
@@ -73,7 +73,7 @@ export class TerminalUi implements Ui {
 
   /** Shows `text` in the prompt while no session runs. */
   idle(text: string): void {
-    this.#terminal.setPrompt(`[${this.#look.style.dim(text)}] > `);
+    this.#terminal.setPrompt(safe`[${this.#look.style.dim(escapeControls(text))}] > `);
   }
 }
 
@@ -82,7 +82,9 @@ export class TerminalView implements SessionView, Disposable {
   #terminal: Terminal;
   #input: InputQueue;
   #duplex: boolean;
-  #look: TerminalLook & { label: string };
+  #look: TerminalLook;
+  /** The peer's name as shown. */
+  #label: SafeText;
   #myTurn = false;
   #peerFinished = false;
   #unsubscribe: () => void;
@@ -94,22 +96,20 @@ export class TerminalView implements SessionView, Disposable {
     this.#input = input;
     this.#duplex = mode === "duplex";
     this.#look = look;
+    this.#label = escapeControls(look.label);
     this.#unsubscribe = input.subscribe(() => this.#showPrompt());
     this.#showPrompt();
   }
 
   /** Prints one line from the peer, with its control characters made visible. */
   peerLine(bytes: Uint8Array): Promise<void> {
-    this.#terminal.print(this.#message(this.#look.style.peer(this.#look.label), this.#decoder.decode(bytes)));
+    this.#terminal.print(this.#message(this.#look.style.peer(this.#label), this.#decoder.decode(bytes)));
     return Promise.resolve();
   }
 
   /** Prints a run of plain lines from the peer. */
   peerLines(bytes: Uint8Array, _lines: number): Promise<void> {
-    const who = this.#look.style.peer(this.#look.label);
-    const lines = this.#decoder.decode(bytes).split("\n");
-    lines.pop();
-    this.#terminal.print(lines.map((line) => this.#message(who, line)).join("\n"));
+    this.#printLines(this.#look.style.peer(this.#label), bytes);
     return Promise.resolve();
   }
 
@@ -126,20 +126,18 @@ export class TerminalView implements SessionView, Disposable {
 
   /** Prints our lines as they go out. */
   sent(lines: Uint8Array): void {
-    const who = this.#look.style.self("you");
-    const text = this.#decoder.decode(lines).split("\n");
-    text.pop();
-    this.#terminal.print(text.map((line) => this.#message(who, line)).join("\n"));
+    this.#printLines(this.#look.style.self(safe`you`), lines);
   }
 
   /** Tells that one direction of a duplex conversation is over. */
   notice(notice: SessionNotice): void {
-    const { style, label } = this.#look;
+    const { style } = this.#look;
+    const label = this.#label;
     if (notice === "peer-finished") {
       this.#peerFinished = true;
-      this.#terminal.print(style.dim(`-- ${label} finished sending; Ctrl+D when you are done too`));
+      this.#terminal.print(style.dim(safe`-- ${label} finished sending; Ctrl+D when you are done too`));
     } else {
-      this.#terminal.print(style.dim(`-- you finished sending; still receiving from ${label}`));
+      this.#terminal.print(style.dim(safe`-- you finished sending; still receiving from ${label}`));
     }
     this.#showPrompt();
   }
@@ -149,22 +147,31 @@ export class TerminalView implements SessionView, Disposable {
     this.#unsubscribe();
   }
 
-  #message(who: string, text: string): string {
+  /** Prints each line of `bytes` (each ending in `\n`) as a message from `who`. */
+  #printLines(who: SafeText, bytes: Uint8Array): void {
+    const lines = this.#decoder.decode(bytes).split("\n");
+    lines.pop();
+    this.#terminal.print(joinSafe(lines.map((line) => this.#message(who, line)), safe`\n`));
+  }
+
+  /** One message as shown: the time, who sent it, and its text made safe. */
+  #message(who: SafeText, text: string): SafeText {
     const { style, timestamps, now = () => new Date() } = this.#look;
-    const time = timestamps ? style.dim(formatTime(now())) + " " : "";
-    return `${time}${who}: ${escapeControls(text)}`;
+    const time = timestamps ? safe`${style.dim(escapeControls(formatTime(now())))} ` : safe``;
+    return safe`${time}${who}: ${escapeControls(text)}`;
   }
 
   #showPrompt(): void {
-    const { style, label } = this.#look;
-    let state: string;
-    if (this.#peerFinished) state = style.dim(`${label} finished sending`);
+    const { style } = this.#look;
+    const label = this.#label;
+    let state: SafeText;
+    if (this.#peerFinished) state = style.dim(safe`${label} finished sending`);
     else if (this.#duplex) state = style.peer(label);
-    else if (this.#myTurn) state = style.ok("your turn");
-    else state = style.warn(`waiting for ${label}`);
+    else if (this.#myTurn) state = style.ok(safe`your turn`);
+    else state = style.warn(safe`waiting for ${label}`);
     const queued = this.#input.queued;
-    const waiting = queued > 0 ? style.dim(`, ${queued} queued`) : "";
-    this.#terminal.setPrompt(`[${state}${waiting}] > `);
+    const waiting = queued > 0 ? style.dim(escapeControls(`, ${queued} queued`)) : safe``;
+    this.#terminal.setPrompt(safe`[${state}${waiting}] > `);
   }
 }
 
