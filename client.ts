@@ -25,4 +25,9 @@ export function main(args: string[]): Promise<number> {
   });
 }
 
-if (import.meta.main) Deno.exitCode = await main(Deno.args);
+if (import.meta.main) {
+  Deno.exitCode = await main(Deno.args);
+  // A write that a peer or a pipe never takes must not keep the process
+  // alive once the program is done (see runProgram).
+  Deno.exit();
+}

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { isIoError } from "./errors.ts";
+import { describeIoError, InputError, isIoError } from "./errors.ts";
 import { ByteClass } from "./byte_class.ts";
 import { BULK_BUFFER_BYTES, type ByteSource, LineReader, type LineRun, LineTooLongError } from "./line_reader.ts";
 
@@ -32,7 +32,9 @@ export type InputEvent =
   /** Lines were added, or the input ended. */
   | { kind: "changed" }
   /** A line over the limit was read and dropped; `limit` is in bytes. */
-  | { kind: "refused"; limit: number };
+  | { kind: "refused"; limit: number }
+  /** The input cannot be read (see {@linkcode InputQueue.failure}); it has ended. */
+  | { kind: "failed"; error: InputError };
 
 /** A queued run; a borrowed one is a view into the reader's buffer. */
 interface QueuedRun extends LineRun {
@@ -66,6 +68,7 @@ export class InputQueue {
   #queuedLines = 0;
   #queuedBytes = 0;
   #ended = false;
+  #failure: InputError | undefined;
   #refused = 0;
   #listeners = new Set<(event: InputEvent) => void>();
   #room: PromiseWithResolvers<void> | undefined;
@@ -95,6 +98,11 @@ export class InputQueue {
   /** True once the input has ended (every queued line is still available). */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** Why the input could not be read, when it could not; it ended there. */
+  get failure(): InputError | undefined {
+    return this.#failure;
   }
 
   /** How many lines were refused for being over the limit, in all. */
@@ -242,11 +250,15 @@ export class InputQueue {
         this.#emit({ kind: "changed" });
       }
     } catch (error) {
-      // A terminal that goes away (EIO) or a closed descriptor ends the input
-      // like Ctrl+D does; there is nowhere better to report it.
       if (!isIoError(error)) throw error;
+      // A terminal that goes away (EIO) ends the input as Ctrl+D does; any
+      // other failure (stdin is a directory, say) is one to report.
+      if (!this.#closed && !isHangUp(error)) {
+        this.#failure = new InputError(`Cannot read standard input: ${describeIoError(error)}`, { cause: error });
+      }
     }
     this.#ended = true;
+    if (this.#failure !== undefined) this.#emit({ kind: "failed", error: this.#failure });
     this.#emit({ kind: "changed" });
   }
 
@@ -280,4 +292,10 @@ export class InputQueue {
     line[text.length] = LF;
     return line;
   }
+}
+
+/** True for the error a read gets once its terminal has gone away (or its descriptor was closed). */
+function isHangUp(error: Error): boolean {
+  const code = "code" in error ? error.code : undefined;
+  return code === "EIO" || error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted;
 }

@@ -8,22 +8,14 @@ import { Acceptor, BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { importSecret } from "./auth.ts";
 import { AccessList } from "./cidr.ts";
-import {
-  ConnectionLostError,
-  ExitCode,
-  FileError,
-  IdleTimeoutError,
-  ProtocolError,
-  UsageError,
-  WrongProtocolError,
-} from "./errors.ts";
+import { ExitCode, FileError, InputError, OutputError, ParleyError, UsageError, WrongProtocolError } from "./errors.ts";
 import { FailureThrottle } from "./failure_throttle.ts";
 import { type ReadyConnection, readyServerSide, secureServerSide } from "./handshake.ts";
 import { listen } from "./listen.ts";
 import { LogLimiter } from "./log_limiter.ts";
 import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions } from "./options.ts";
-import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { describeInternalError, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { loadSecret, SECRET_ENV } from "./secret.ts";
 import { runSession } from "./session.ts";
 import { describeKeyPairError, isSelfSigned, readPemFile } from "./tls.ts";
@@ -245,11 +237,14 @@ async function serveWith(
           ui.idle(waiting);
           continue;
         }
-        // With --keep-open, one client's failure does not end the server.
-        const clientFailed = error instanceof ConnectionLostError || error instanceof ProtocolError ||
-          error instanceof IdleTimeoutError;
-        if (!options.keepOpen || !clientFailed) throw error;
-        ui.status.line(`${context.name}: ${error.message}`);
+        // With --keep-open, a session that fails does not end the server —
+        // even through a bug, which is still reported — unless our own
+        // output or input is what failed.
+        const ownSideFailed = error instanceof OutputError || error instanceof InputError;
+        if (!options.keepOpen || ownSideFailed) throw error;
+        ui.status.line(
+          `${context.name}: ${error instanceof ParleyError ? error.message : describeInternalError(error)}`,
+        );
       } finally {
         acceptor.release();
       }

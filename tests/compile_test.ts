@@ -33,7 +33,7 @@ function existsFile(path: string): boolean {
 
 Deno.test("compiled binaries get network, file reading and PARLEY_SECRET, nothing else", () => {
   for (const name of ["server", "client"] as const) {
-    assert.deepEqual(compileFlags(name), ["-N", "-R", "--allow-env=PARLEY_SECRET"]);
+    assert.deepEqual(compileFlags(name), ["-N", "-R", "--allow-env=PARLEY_SECRET,PARLEY_DEBUG"]);
   }
 });
 
