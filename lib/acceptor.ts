@@ -21,6 +21,7 @@
 
 import { formatNetAddr } from "./address.ts";
 import { Admission, sourceOf } from "./admission.ts";
+import { RateLimit } from "./rate_limit.ts";
 import { writeAll } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
 import { deadline } from "./deadline.ts";
@@ -52,6 +53,10 @@ export interface AcceptorOptions<T> {
   maxReadying?: number;
   /** Most connections from one source being readied at once. */
   maxReadyingPerSource?: number;
+  /** New connections one source may open per second, over time; more are closed at once. */
+  connectionsPerSecond?: number;
+  /** New connections one source may open at once, after a quiet time. */
+  connectionBurst?: number;
   /** Told, in one line naming the peer, why a connection from `source` was dropped before its session. */
   onDrop?: (message: string, source: string) => void;
   /** Longest time a turned-away connection is kept open (ms). */
@@ -73,6 +78,8 @@ const DEFAULT_REJECT_MS = 1000;
 const DEFAULT_MAX_REJECTING = 256;
 const DEFAULT_MAX_READYING = 32;
 const DEFAULT_MAX_READYING_PER_SOURCE = 8;
+const DEFAULT_CONNECTIONS_PER_SECOND = 10;
+const DEFAULT_CONNECTION_BURST = 20;
 /** The source given for a connection whose address is not known. */
 const UNKNOWN_SOURCE = "an unknown address";
 /** Why a handshake was aborted to make room for a newer one. */
@@ -97,6 +104,7 @@ export class Acceptor<T extends { conn: Channel }> {
   #rejecting = new Set<Promise<void>>();
   #handshakes: Admission;
   #turningAway: Admission;
+  #rate: RateLimit;
   #retry: Sleep | undefined;
   #loops: Promise<void>[];
 
@@ -113,6 +121,10 @@ export class Acceptor<T extends { conn: Channel }> {
       maxPerSource: options.maxReadyingPerSource ?? DEFAULT_MAX_READYING_PER_SOURCE,
     });
     this.#turningAway = new Admission({ max: options.maxRejecting ?? DEFAULT_MAX_REJECTING });
+    this.#rate = new RateLimit({
+      burst: options.connectionBurst ?? DEFAULT_CONNECTION_BURST,
+      perSecond: options.connectionsPerSecond ?? DEFAULT_CONNECTIONS_PER_SECOND,
+    });
     this.#loops = listeners.map((listener) => this.#acceptLoop(listener));
   }
 
@@ -187,13 +199,28 @@ export class Acceptor<T extends { conn: Channel }> {
         closeQuietly(conn);
         return;
       }
-      if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
+      try {
+        if ("setNoDelay" in conn && typeof conn.setNoDelay === "function") conn.setNoDelay(true);
+      } catch (error) {
+        // Gone already (reset): the handshake will find out and say so.
+        if (!isIoError(error)) throw error;
+      }
       this.#admit(conn);
     }
   }
 
   #admit(conn: Deno.Conn): void {
     const source = sourceOf(conn.remoteAddr);
+    if (!this.#rate.take(source)) {
+      // Opening connection after connection (to churn the places, say): no work for any of them.
+      closeQuietly(conn);
+      this.#options.onDrop?.(
+        `${formatNetAddr(conn.remoteAddr)} closed at once: its address opens too many connections ` +
+          `(more than ${this.#options.connectionsPerSecond ?? DEFAULT_CONNECTIONS_PER_SECOND} a second)`,
+        source,
+      );
+      return;
+    }
     const refusal = this.#options.screen?.(conn);
     if (refusal !== undefined) {
       if (this.#refusedLine === undefined) closeQuietly(conn);

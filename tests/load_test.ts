@@ -35,6 +35,8 @@ Deno.test(`load: ${FLOOD} connection attempts during a session; all turned away,
     ready: (channel) => Promise.resolve({ conn: channel }),
     readyMs: 5000,
     maxRejecting: FLOOD,
+    // All from one address at once (with the session's peer): this is about turning them away, not the rate limit.
+    connectionBurst: FLOOD + 1,
   });
   try {
     using peer = await Deno.connect({ hostname: "127.0.0.1", port });
