@@ -51,9 +51,10 @@ export class Admission {
 
   /** Creates an empty pool. */
   constructor(options: AdmissionOptions) {
-    if (!(options.max >= 1)) throw new RangeError("max must be at least 1");
+    const perSource = options.maxPerSource ?? options.max;
+    if (!(options.max >= 1) || !(perSource >= 1)) throw new RangeError("max and maxPerSource must be at least 1");
     this.#max = options.max;
-    this.#maxPerSource = Math.min(options.maxPerSource ?? options.max, options.max);
+    this.#maxPerSource = Math.min(perSource, options.max);
   }
 
   /** Places taken now. */
@@ -125,7 +126,8 @@ export function sourceOf(addr: Deno.Addr): string {
   if (ip.length === 4) return ip.join(".");
   const groups: string[] = [];
   for (let i = 0; i < 8; i += 2) groups.push(((ip[i] << 8) | ip[i + 1]).toString(16));
-  return `${groups.join(":")}::/64`;
+  // The URL parser writes the network in its canonical, shortest form.
+  return `${new URL(`http://[${groups.join(":")}::]/`).hostname.slice(1, -1)}/64`;
 }
 
 function first<T>(set: Set<T>): T {

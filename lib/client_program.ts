@@ -103,7 +103,7 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
   if (tcp === null) return ExitCode.Ok;
   const remote = formatNetAddr(tcp.remoteAddr);
   const ready = await readyClientSide(tcp, {
-    tls: options.tls ? { hostname: options.host, caCerts } : undefined,
+    tls: options.tls ? { hostname: options.host, caCerts, caFile: options.caFile } : undefined,
     key,
     peerName: target,
     timeoutMs: options.handshakeTimeoutMs,

@@ -6,7 +6,7 @@
 
 import { formatAddress } from "./address.ts";
 import { deadline } from "./deadline.ts";
-import { ConnectError, describeOsError } from "./errors.ts";
+import { ConnectError, describeOsError, isIoError } from "./errors.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
@@ -29,7 +29,12 @@ export async function connect(host: string, port: number, options: ConnectOption
   const signals = options.signal ? [timeout.signal, options.signal] : [timeout.signal];
   try {
     const conn = await Deno.connect({ hostname: host, port, transport: "tcp", signal: AbortSignal.any(signals) });
-    conn.setNoDelay(true);
+    try {
+      conn.setNoDelay(true);
+    } catch (error) {
+      // Reset already: the session will find out, and say so as a lost connection.
+      if (!isIoError(error)) throw error;
+    }
     return conn;
   } catch (error) {
     if (options.signal?.aborted) return null;

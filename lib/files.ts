@@ -40,7 +40,11 @@ export function readOptionFile(option: string, path: string, maxBytes: number): 
   } catch (error) {
     if (error instanceof FileError) throw error;
     if (error instanceof Deno.errors.NotCapable) {
-      throw fail(`read access not granted (run with -R, or --allow-read=${path})`, error);
+      // Deno keeps some paths (/proc, /dev…) for --allow-all; it says so in its message.
+      const advice = /\ball access\b/.test(error.message)
+        ? "Deno lets a program read it only with --allow-all"
+        : `run with -R, or --allow-read=${path}`;
+      throw fail(`read access not granted (${advice})`, error);
     }
     if (!isIoError(error)) throw error;
     throw fail(describeIoError(error), error);

@@ -105,7 +105,7 @@ export async function readyServerSide(
       if (!looksLikeTls(first)) return;
       await writeAll(channel, encoder.encode(PLAIN_SERVER_REPLY + "\n")).catch(() => {});
       throw new WrongProtocolError(`${peerName} tried to start TLS, but this server does not use it (see --tls-cert)`);
-    });
+    }, looksLikeTls);
   }
   const { key, throttle } = options;
   if (key === undefined) return { conn: channel, source, peerName };
@@ -140,8 +140,11 @@ export async function readyServerSide(
 
 /** How the client readies its connection. */
 export interface ClientHandshake {
-  /** Upgrade to TLS, verifying the server's certificate for `hostname`. */
-  tls?: { hostname: string; caCerts: string[] };
+  /**
+   * Upgrade to TLS, verifying the server's certificate for `hostname`,
+   * trusting also `caCerts`, read from `caFile`.
+   */
+  tls?: { hostname: string; caCerts: string[]; caFile?: string };
   /** The shared secret's key, to prove and to check. */
   key?: CryptoKey;
   /** How the server is named in messages. */
@@ -181,7 +184,7 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
     const source = new CheckedSource(conn, (start) => {
       const refusal = serverRefusal(start, peerName, options);
       return refusal === undefined ? Promise.resolve() : Promise.reject(refusal);
-    });
+    }, looksLikeTls);
     if (options.key === undefined) return { conn, source, peerName };
     const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
     await authenticateServer(options.key, reader, conn);
@@ -256,15 +259,18 @@ function explainClientFailure(error: unknown, peerName: string, options: ClientH
  */
 async function startTls(tcp: Deno.TcpConn, options: ClientHandshake): Promise<Deno.Conn> {
   if (!options.tls) return tcp;
+  const { hostname, caCerts, caFile } = options.tls;
   try {
-    return await Deno.startTls(tcp, options.tls);
+    return await Deno.startTls(tcp, { hostname, caCerts });
   } catch (error) {
     closeQuietly(tcp);
     if (!(error instanceof Error)) throw error;
-    const reason = /invalid peer certificate: (\w+)/.exec(error.message)?.[1] ?? error.message;
-    if (isIoError(error)) throw error;
-    // The only input of ours that can be wrong here is a certificate given to trust.
-    throw new FileError(`Cannot use the certificate given with --ca: it cannot be read (${reason})`, { cause: error });
+    // Nothing has been sent yet: the only input that can be wrong is a certificate given to trust.
+    const reason = /invalid peer certificate: (\w+)|certificate store: (\w+)/.exec(error.message)?.slice(1).find(
+      (part) => part !== undefined,
+    ) ?? describeIoError(error);
+    const what = caFile === undefined ? "the certificates to trust" : `--ca ${caFile}`;
+    throw new FileError(`Cannot use ${what}: a certificate in it cannot be read (${reason})`, { cause: error });
   }
 }
 

@@ -34,17 +34,24 @@ export class PrefixedSource implements ByteSource {
  * Passes reads through, but first shows the start of the stream to `check`,
  * which may throw to fail the read (and with it the conversation). The start
  * is the first line, or its first {@linkcode CHECKED_BYTES} bytes, however
- * many reads it takes to arrive.
+ * many reads it takes to arrive — or less, as soon as `enough` says the
+ * bytes so far decide (a TLS record, which has no line end, says so in two).
  */
 export class CheckedSource implements ByteSource {
   #source: ByteSource;
   #check: ((start: Uint8Array) => Promise<void>) | undefined;
+  #enough: (start: Uint8Array) => boolean;
   #start: Uint8Array = new Uint8Array(0);
 
   /** Creates a source over `source` whose start goes to `check`. */
-  constructor(source: ByteSource, check: (start: Uint8Array) => Promise<void>) {
+  constructor(
+    source: ByteSource,
+    check: (start: Uint8Array) => Promise<void>,
+    enough: (start: Uint8Array) => boolean = () => false,
+  ) {
     this.#source = source;
     this.#check = check;
+    this.#enough = enough;
   }
 
   /** Reads from the source; the start is gathered and checked before anything is handed out. */
@@ -62,11 +69,13 @@ export class CheckedSource implements ByteSource {
     return n;
   }
 
-  /** Reads until the first line is complete, CHECKED_BYTES are in, or the stream ends. */
+  /** Reads until the first line is complete, CHECKED_BYTES are in, the start decides, or the stream ends. */
   async #gatherStart(): Promise<Uint8Array> {
     const start = new Uint8Array(CHECKED_BYTES);
     let length = 0;
-    while (length < CHECKED_BYTES && !start.subarray(0, length).includes(0x0a)) {
+    while (
+      length < CHECKED_BYTES && !start.subarray(0, length).includes(0x0a) && !this.#enough(start.subarray(0, length))
+    ) {
       const n = await this.#source.read(start.subarray(length));
       if (n === null) break;
       length += n;

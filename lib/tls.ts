@@ -17,23 +17,58 @@ export const MAX_PEM_BYTES = 1024 * 1024;
 /** What a PEM file must hold. */
 export type PemKind = "certificate" | "private key";
 
-const PEM_BLOCK: Readonly<Record<PemKind, RegExp>> = {
-  certificate: /-----BEGIN CERTIFICATE-----/,
-  "private key": /-----BEGIN (?:[A-Z0-9]+ )?PRIVATE KEY-----/,
+/** The labels of the PEM blocks that hold each kind. */
+const PEM_LABEL: Readonly<Record<PemKind, RegExp>> = {
+  certificate: /^CERTIFICATE$/,
+  "private key": /^(?:[A-Z0-9]+ )?PRIVATE KEY$/,
 };
+
+/** One block of a PEM file: its label and what it holds, or `undefined` when that is not base64 DER. */
+interface PemBlock {
+  label: string;
+  der: Uint8Array | undefined;
+}
+
+/** The blocks of a PEM text, in order. */
+function pemBlocks(text: string): PemBlock[] {
+  return [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g)].map(([, label, body]) => ({
+    label,
+    der: derOf(body),
+  }));
+}
+
+/** The bytes of a base64 PEM body when they are one whole DER SEQUENCE, as certificates and keys are. */
+function derOf(body: string): Uint8Array | undefined {
+  const base64 = body.replace(/\s+/g, "");
+  if (base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) return undefined;
+  const der = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  try {
+    const [element, ...rest] = derChildren(der, { start: 0, end: der.length });
+    return element !== undefined && rest.length === 0 && der[0] === 0x30 ? der : undefined;
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
+}
 
 /**
  * Reads a PEM file named on the command line by `option`, which must hold a
- * block of `kind`.
+ * block of `kind`, readable: base64 of a DER structure. (What is inside is
+ * for TLS to judge; this catches a damaged or wrong file with its name.)
  *
- * @throws {FileError} when it cannot be read, is not PEM, or holds no such block.
+ * @throws {FileError} when it cannot be read, is not PEM, holds no such block, or a damaged one.
  */
 export function readPemFile(option: string, path: string, kind: PemKind): string {
   const text = readOptionText(option, path, MAX_PEM_BYTES);
-  if (!/-----BEGIN [A-Z0-9 ]+-----/.test(text)) {
+  const blocks = pemBlocks(text);
+  if (blocks.length === 0) {
     throw new FileError(`Cannot use ${option} ${path}: not a PEM file (expected "-----BEGIN …-----")`);
   }
-  if (!PEM_BLOCK[kind].test(text)) throw new FileError(`Cannot use ${option} ${path}: it holds no ${kind}`);
+  const wanted = blocks.filter((block) => PEM_LABEL[kind].test(block.label));
+  if (wanted.length === 0) throw new FileError(`Cannot use ${option} ${path}: it holds no ${kind}`);
+  if (wanted.some((block) => block.der === undefined)) {
+    throw new FileError(`Cannot use ${option} ${path}: a ${kind} in it is damaged (not base64 of a DER structure)`);
+  }
   return text;
 }
 
@@ -117,7 +152,12 @@ export function describeKeyPairError(error: unknown): string | undefined {
   if (/KeyMismatch|may not be consistent/.test(message)) return "the key does not belong to the certificate";
   if (/No keys found/.test(message)) return "no private key found in the --tls-key file";
   if (/No certificates found/.test(message)) return "no certificate found in the --tls-cert file";
-  if (/failed to parse private key/.test(message)) return "the private key cannot be read (PEM RSA, ECDSA or EdDSA)";
+  if (/failed to parse private key|Unable to decode key/.test(message)) {
+    return "the private key cannot be read (PEM RSA, ECDSA or EdDSA)";
+  }
+  if (/BadEncoding|Unable to decode certificate|invalid peer certificate/.test(message)) {
+    return "the certificate cannot be read (it is damaged, or not a certificate)";
+  }
   return undefined;
 }
 
@@ -127,10 +167,9 @@ export function describeKeyPairError(error: unknown): string | undefined {
  * `--ca`. False for one signed by a CA, or when it cannot be read.
  */
 export function isSelfSigned(pem: string): boolean {
-  const base64 = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/.exec(pem)?.[1];
-  if (base64 === undefined) return false;
+  const der = pemBlocks(pem).find((block) => block.label === "CERTIFICATE")?.der;
+  if (der === undefined) return false;
   try {
-    const der = Uint8Array.from(atob(base64.replace(/\s+/g, "")), (c) => c.charCodeAt(0));
     // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
     //   serialNumber, signature, issuer, validity, subject, … }, … }
     const tbs = derChildren(der, derChildren(der, { start: 0, end: der.length })[0])[0];

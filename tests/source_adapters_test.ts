@@ -54,3 +54,23 @@ Deno.test("prefixed source hands out the prefix, then the source", async () => {
     "left over, then the rest",
   );
 });
+
+Deno.test("checked source stops gathering as soon as the start decides, with no line end and the stream open", async () => {
+  // Two bytes, then a read that would wait for ever: the check must not need it.
+  const start = new Uint8Array([0x15, 0x03]);
+  let reads = 0;
+  const source = new CheckedSource(
+    {
+      read(p: Uint8Array): Promise<number | null> {
+        reads++;
+        if (reads > 1) return new Promise(() => {});
+        p.set(start);
+        return Promise.resolve(start.length);
+      },
+    },
+    (first) => Promise.reject(new Error(`decided on ${first.length} bytes`)),
+    (first) => first.length >= 2 && first[1] === 0x03,
+  );
+  await assert.rejects(source.read(new Uint8Array(16)), /decided on 2 bytes/);
+  assert.equal(reads, 1);
+});
