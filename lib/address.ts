@@ -7,7 +7,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { quote, UsageError } from "./errors.ts";
 
 /** The port both programs use when none is given. */
 export const DEFAULT_PORT = 4747;
@@ -54,7 +54,7 @@ export function parseHost(text: string): string {
     (HOST_NAME.test(host) && host.length <= 253 && !/^[\d.]+$/.test(host));
   if (!valid) {
     throw new UsageError(
-      `Invalid host ${JSON.stringify(text)}: expected a host name, an IPv4 address or an IPv6 address`,
+      `Invalid host ${quote(text)}: expected a host name, an IPv4 address or an IPv6 address`,
     );
   }
   return host;
@@ -70,7 +70,7 @@ export function parsePort(text: string, options: { allowZero: boolean }): number
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port >= min && port <= 65535)) {
     throw new UsageError(
-      `Invalid port ${JSON.stringify(text)}: expected a number from ${min} to 65535`,
+      `Invalid port ${quote(text)}: expected a number from ${min} to 65535`,
     );
   }
   return port;

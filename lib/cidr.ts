@@ -8,7 +8,7 @@
  */
 
 import { isIpv4, isIpv6 } from "./address.ts";
-import { UsageError } from "./errors.ts";
+import { quote, UsageError } from "./errors.ts";
 
 /** An IP address as bytes: 4 for IPv4, 16 for IPv6. */
 export type IpBytes = Uint8Array;
@@ -69,7 +69,7 @@ export class Cidr {
     const shift = network?.length === 4 ? writtenBits - 32 : 0;
     if (network === undefined || rest.length > 0 || !(prefix >= shift && prefix <= writtenBits)) {
       throw new UsageError(
-        `Invalid address range ${JSON.stringify(text)}: expected an IPv4 or IPv6 address, optionally with /PREFIX`,
+        `Invalid address range ${quote(text)}: expected an IPv4 or IPv6 address, optionally with /PREFIX`,
       );
     }
     return new Cidr(network, prefix - shift, text.trim());

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { UsageError } from "./errors.ts";
+import { shorten, UsageError } from "./errors.ts";
 
 /** How one option is written. */
 export interface OptionSpec {
@@ -80,7 +80,7 @@ export function parseCommandLine<T extends OptionSpecs>(args: readonly string[],
         undefined,
       ];
       const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
-      if (spec === undefined) throw new UsageError(`Unknown option --${name}`);
+      if (spec === undefined) throw new UsageError(`Unknown option --${shorten(name)}`);
       if (spec.type === "boolean" && inline !== undefined) throw new UsageError(`Option --${name} takes no value`);
       set(name, spec.type === "boolean" ? true : valueOf(name, inline));
     } else if (arg.startsWith("-") && arg.length > 1) {

@@ -76,6 +76,27 @@ export class RefusedLinesError extends ParleyError {}
 /** Our own standard input cannot be read (for example it is a directory). */
 export class InputError extends ParleyError {}
 
+/** Most characters of a value from outside shown in a message. */
+const MAX_SHOWN_CHARACTERS = 100;
+
+/**
+ * A value from outside (an argument, say) as a message shows it: whole when
+ * it is short, else its start and how long it was, so that a message stays
+ * one readable line whatever was given.
+ */
+export function shorten(text: string): string {
+  const characters = Array.from(text);
+  if (characters.length <= MAX_SHOWN_CHARACTERS) return text;
+  return `${characters.slice(0, MAX_SHOWN_CHARACTERS).join("")}… (${characters.length} characters)`;
+}
+
+/** A value from outside in double quotes, as JSON writes a string, shortened as {@linkcode shorten} does. */
+export function quote(text: string): string {
+  const characters = Array.from(text);
+  if (characters.length <= MAX_SHOWN_CHARACTERS) return JSON.stringify(text);
+  return `${JSON.stringify(characters.slice(0, MAX_SHOWN_CHARACTERS).join(""))}… (${characters.length} characters)`;
+}
+
 /** Short descriptions of operating system error codes, as users read them. */
 const OS_ERROR_TEXT: Readonly<Record<string, string>> = {
   EACCES: "permission denied",

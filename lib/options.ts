@@ -6,7 +6,7 @@
  */
 
 import type { OptionSpecs } from "./command_line.ts";
-import { UsageError } from "./errors.ts";
+import { quote, UsageError } from "./errors.ts";
 
 /** Default limit on a line's length: 64 KiB, as Redis caps an inline request. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
@@ -27,7 +27,7 @@ export function parseSize(option: string, text: string, min: number, max: number
   const bytes = match ? Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toLowerCase()] : NaN;
   if (!(bytes >= min && bytes <= max)) {
     throw new UsageError(
-      `Invalid ${option} ${JSON.stringify(text)}: expected a size from ${min} to ${max} bytes (such as 64K or 1M)`,
+      `Invalid ${option} ${quote(text)}: expected a size from ${min} to ${max} bytes (such as 64K or 1M)`,
     );
   }
   return bytes;
@@ -104,7 +104,7 @@ export function parseCommonOptions(values: {
   version: boolean;
 }): CommonOptions {
   if (values.name !== undefined && !/^[^\p{Cc}\p{Cf}]{1,64}$/u.test(values.name)) {
-    throw new UsageError(`Invalid --name ${JSON.stringify(values.name)}: expected 1 to 64 printable characters`);
+    throw new UsageError(`Invalid --name ${quote(values.name)}: expected 1 to 64 printable characters`);
   }
   return {
     help: values.help,
@@ -143,7 +143,7 @@ export function parseDuration(option: string, text: string): number {
   const ms = match ? Number(match[1]) * DURATION_UNITS[match[2] ?? ""] : NaN;
   if (!(ms > 0 && ms <= 86_400_000)) {
     throw new UsageError(
-      `Invalid ${option} ${JSON.stringify(text)}: expected a duration such as 10, 2.5s or 500ms`,
+      `Invalid ${option} ${quote(text)}: expected a duration such as 10, 2.5s or 500ms`,
     );
   }
   return Math.ceil(ms);

@@ -147,7 +147,10 @@ export async function runProgram<O extends CommonOptions>(
       status.line(`${program.name}: ${failure.message}${hint}`);
       return failure.exitCode;
     }
-    status.line(`${program.name}: ${describeInternalError(failure)}`);
+    // With PARLEY_DEBUG, the stack follows, a line at a time.
+    const [first, ...stack] = describeInternalError(failure).split("\n");
+    status.line(`${program.name}: ${first}`);
+    for (const line of stack) status.line(line);
     return ExitCode.Failure;
   } finally {
     await within(status.flushed(), abandoned ? LAST_WORDS_MS : WIND_DOWN_MS);

@@ -8,7 +8,16 @@ import { Acceptor, BUSY_PREFIX, DENIED_PREFIX } from "./acceptor.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "./address.ts";
 import { importSecret } from "./auth.ts";
 import { AccessList } from "./cidr.ts";
-import { ExitCode, FileError, InputError, OutputError, ParleyError, UsageError, WrongProtocolError } from "./errors.ts";
+import {
+  describeIoError,
+  ExitCode,
+  FileError,
+  InputError,
+  OutputError,
+  ParleyError,
+  UsageError,
+  WrongProtocolError,
+} from "./errors.ts";
 import { FailureThrottle } from "./failure_throttle.ts";
 import { type ReadyConnection, readyServerSide, secureServerSide } from "./handshake.ts";
 import { listen } from "./listen.ts";
@@ -161,8 +170,9 @@ function openTls(certFile: string, keyFile: string): ServerTls {
     const terminator = new TlsTerminator(keyPair);
     return { terminator, hint: isSelfSigned(keyPair.cert) ? { caFile: certFile } : {} };
   } catch (error) {
-    const reason = describeKeyPairError(error);
-    if (reason === undefined) throw error;
+    // Whatever TLS makes of them, it is these two files it could not use.
+    if (!(error instanceof Error)) throw error;
+    const reason = describeKeyPairError(error) ?? describeIoError(error);
     throw new FileError(`Cannot use --tls-cert ${certFile} with --tls-key ${keyFile}: ${reason}`, { cause: error });
   }
 }
@@ -242,9 +252,11 @@ async function serveWith(
         // output or input is what failed.
         const ownSideFailed = error instanceof OutputError || error instanceof InputError;
         if (!options.keepOpen || ownSideFailed) throw error;
-        ui.status.line(
-          `${context.name}: ${error instanceof ParleyError ? error.message : describeInternalError(error)}`,
-        );
+        const [first, ...stack] = error instanceof ParleyError
+          ? [error.message]
+          : describeInternalError(error).split("\n");
+        ui.status.line(`${context.name}: ${first}`);
+        for (const line of stack) ui.status.line(line);
       } finally {
         acceptor.release();
       }

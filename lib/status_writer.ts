@@ -13,11 +13,11 @@
 
 import { type ByteSink, writeAll } from "./buffered_writer.ts";
 import { isIoError } from "./errors.ts";
-import { escapeLines } from "./render.ts";
+import { escapeControls, escapeLines } from "./render.ts";
 
 /** Somewhere status lines go. */
 export interface StatusSink {
-  /** Shows `text` on a line of its own, with its control characters made visible. */
+  /** Shows `text` on a line of its own, with its control characters (line feeds too) made visible. */
   line(text: string): void;
   /** Resolves once everything shown so far is out. */
   flushed(): Promise<void>;
@@ -49,7 +49,8 @@ export class StatusWriter implements StatusSink {
   write(text: string): void {
     if (text === "") return;
     const bytes = this.#encoder.encode(escapeLines(text));
-    if (this.#pendingBytes + bytes.length > MAX_PENDING_BYTES) {
+    // Something is always let through when nothing waits, so a drop is always followed by its count.
+    if (this.#pendingBytes > 0 && this.#pendingBytes + bytes.length > MAX_PENDING_BYTES) {
       this.#dropped++;
       return;
     }
@@ -73,9 +74,9 @@ export class StatusWriter implements StatusSink {
     });
   }
 
-  /** Writes `text` on a line of its own. */
+  /** Writes `text` on a line of its own: a line feed in it is shown, as every control character is. */
   line(text: string): void {
-    this.write(`${this.#midLine ? "\n" : ""}${text}\n`);
+    this.write(`${this.#midLine ? "\n" : ""}${escapeControls(text)}\n`);
   }
 
   /** Ends the line if the last write left the cursor in the middle of one. */
@@ -88,8 +89,11 @@ export class StatusWriter implements StatusSink {
     this.#midLine = false;
   }
 
-  /** Resolves once everything written so far is out. */
-  flushed(): Promise<void> {
-    return this.#tail;
+  /** Resolves once everything written so far is out, and the count of any lines dropped. */
+  async flushed(): Promise<void> {
+    for (let tail = this.#tail;; tail = this.#tail) {
+      await tail;
+      if (tail === this.#tail) return;
+    }
   }
 }

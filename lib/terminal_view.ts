@@ -7,7 +7,7 @@
  */
 
 import type { InputQueue } from "./input_queue.ts";
-import { escapeControls, escapeLines, joinSafe, safe, type SafeText } from "./render.ts";
+import { escapeControls, joinSafe, safe, type SafeText } from "./render.ts";
 import type { SessionMode, SessionNotice, SessionView } from "./session.ts";
 import type { StatusSink } from "./status_writer.ts";
 import type { Style } from "./style.ts";
@@ -37,7 +37,7 @@ class TerminalStatus implements StatusSink {
   }
 
   line(text: string): void {
-    this.#terminal.print(this.#style.dim(escapeLines(text)));
+    this.#terminal.print(this.#style.dim(escapeControls(text)));
   }
 
   flushed(): Promise<void> {
