@@ -56,6 +56,27 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Waits for `promise`, but fails after `ms` (every wait in these tests is bounded). */
+async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until `condition` holds, looking every 10 ms, but fails after `ms`. */
+async function until(condition: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
+  for (const end = performance.now() + ms; !condition();) {
+    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await delay(10);
+  }
+}
+
 let exchanges = 0;
 
 /**
@@ -157,7 +178,7 @@ for (const tls of [false, true]) {
       } else {
         const socket = await rudeConnect(port);
         const received = collect(socket);
-        while (!received.text.startsWith(AUTH_PREFIX)) await delay(10);
+        await until(() => received.text.startsWith(AUTH_PREFIX), "the challenge");
         await resetSocket(socket);
       }
     }
@@ -206,7 +227,7 @@ Deno.test("a plain server tells a TLS client so at once, from the first bytes of
   // No line end and far fewer than 64 bytes, and the connection stays open: the record's first bytes decide.
   const socket = await rudeConnect(port, { send: PARTIAL_CLIENT_HELLO });
   const told = collect(socket);
-  await told.closed;
+  await within(told.closed, "the server's answer to a ClientHello").finally(() => resetSocket(socket));
   assert.equal(told.text, "error: this parley server does not use TLS\n");
   await server.stderr.waitFor(/^127\.0\.0\.1:\d+ tried to start TLS, but this server does not use it/);
   await realExchange(server, port, []);
@@ -221,9 +242,7 @@ Deno.test("an address that opens connection after connection gets them closed at
   try {
     await server.stderr.waitFor(/^127\.0\.0\.2:\d+ closed at once: its address opens too many connections/);
     // The burst got the challenge; the others nothing at all.
-    for (let waited = 0; received.filter((r) => r.text !== "").length < 20 && waited < WAIT_MS; waited += 20) {
-      await delay(20);
-    }
+    await until(() => received.filter((r) => r.text !== "").length >= 20, "the burst's challenges");
     const challenged = received.filter((r) => r.text.startsWith(AUTH_PREFIX)).length;
     assert.ok(challenged >= 20 && challenged < 40, `${challenged} of 40 were challenged`);
     await realExchange(server, port, ["--secret-file", SECRET]);
@@ -247,7 +266,7 @@ tlsTest("stalled TLS handshakes from several addresses never keep a real client 
     send: PARTIAL_CLIENT_HELLO,
     maxOpened: 3000,
   });
-  while (crowd.opened < 48) await delay(20);
+  await until(() => crowd.opened >= 48, "48 stalled connections");
   await server.stderr.waitFor(/dropped to make room: too many connections in handshake at once/);
   for (let i = 0; i < 3; i++) await realExchange(server, port, ["--tls", "--ca", c.ca]);
   // However many were dropped, the log holds a few lines per address and counts the rest.
@@ -259,7 +278,7 @@ Deno.test("challenges left unanswered from several addresses never keep a real c
   const { server, port } = await startServer(["127.0.0.1", "0", "-k", "--secret-file", SECRET]);
   await using _server = server;
   await using crowd = new StallingCrowd(port, { sources: ATTACKERS, perSource: 16, maxOpened: 3000 });
-  while (crowd.opened < 48) await delay(20);
+  await until(() => crowd.opened >= 48, "48 stalled connections");
   await server.stderr.waitFor(/dropped to make room/);
   for (let i = 0; i < 3; i++) await realExchange(server, port, ["--secret-file", SECRET]);
   assertCleanOutput(server);
@@ -270,18 +289,18 @@ Deno.test("a connection evicted from its handshake is told why, in a busy line",
   await using _server = server;
   const first = await rudeConnect(port, { from: "127.0.0.2" });
   const told = collect(first);
-  while (!told.text.startsWith(AUTH_PREFIX)) await delay(10);
+  await until(() => told.text.startsWith(AUTH_PREFIX), "the challenge");
   // Eight more from the same address: the ninth is over its share, and the oldest makes room.
   const others: RudeSocket[] = [];
   for (let i = 0; i < 8; i++) others.push(await rudeConnect(port, { from: "127.0.0.2" }));
   try {
-    await told.closed;
+    await within(told.closed, "the eviction of the oldest handshake");
     const lines = told.text.split("\n");
     assert.match(lines[0], new RegExp(`^${AUTH_PREFIX} challenge `));
     assert.ok(lines[1].startsWith(OVERLOADED_PREFIX), `then: ${JSON.stringify(lines[1])}`);
     await server.stderr.waitFor(/^127\.0\.0\.2:\d+ dropped to make room: /);
   } finally {
-    await Promise.all(others.map(resetSocket));
+    await Promise.all([first, ...others].map(resetSocket));
   }
   await realExchange(server, port, ["--secret-file", SECRET]);
 });

@@ -152,6 +152,30 @@ Deno.test("session reports a connection reset as a lost connection", async () =>
   });
 });
 
+Deno.test("session reports any I/O failure of its connection as a lost connection, keeping what came first", async () => {
+  // A TLS connection whose socket went away under it fails a pending read with
+  // Interrupted (no OS code): it once escaped as an uncaught error and killed the server.
+  for (const failure of [new Deno.errors.Interrupted("operation canceled"), new Deno.errors.UnexpectedEof("eof")]) {
+    using pair = await connectedPair("127.0.0.1");
+    let reads = 0;
+    const source: ByteSource = {
+      read(p: Uint8Array): Promise<number | null> {
+        if (reads++ > 0) return Promise.reject(failure);
+        p.set(encoder.encode("before\nhalf"));
+        return Promise.resolve(11);
+      },
+    };
+    const side = startSide(pair.client, new PushSource(), { speaksFirst: true, peerName: "srv", source });
+    await assert.rejects(finish(side), (error: unknown) => {
+      assert.ok(error instanceof ConnectionLostError, `${error}`);
+      assert.match(error.message, /^Connection with srv lost: /);
+      return true;
+    });
+    // What was received before the failure is shown, the part of a line too.
+    assert.deepEqual(lines(side.stdout), ["before", "half"]);
+  }
+});
+
 Deno.test("session delivers a final line without newline, U+FFFD for bad UTF-8, and escaped controls", async () => {
   using pair = await connectedPair("::1");
   const client = startSide(pair.client, new PushSource(), { speaksFirst: true });
