@@ -33,7 +33,14 @@ export const TLS_SERVER_REPLY = "error: this parley server uses TLS: connect wit
 
 /** How long a client may wait before its first byte; TLS clients send theirs at once. */
 const FIRST_BYTES_MS = 2000;
-const BUFFER_BYTES = 64 * 1024;
+/**
+ * The relay's buffer each way: one TLS record at most (16 KiB of data and
+ * its overhead), so that a connection costs little while it is only being
+ * set up, as thousands may be under attack.
+ */
+const BUFFER_BYTES = 17 * 1024;
+/** Enough to tell a TLS record from text: the relay passes on the rest. */
+const FIRST_BYTES = 1024;
 /** How long a closed TLS channel's last bytes may take to reach the client. */
 const DRAIN_MS = 1000;
 
@@ -138,7 +145,7 @@ export class TlsTerminator {
 
   /** The first bytes from `outer`, or `null` if none come in time. */
   async #firstBytes(outer: Deno.Conn): Promise<Uint8Array | null> {
-    const buffer = new Uint8Array(BUFFER_BYTES);
+    const buffer = new Uint8Array(FIRST_BYTES);
     const wait = sleep(FIRST_BYTES_MS);
     const reading = outer.read(buffer).catch(() => null);
     const n = await Promise.race([reading, wait.promise.then(() => undefined)]);
