@@ -34,3 +34,18 @@ Deno.test("the benchmarks run in quick mode and report every measurement", async
     assert.ok(Number(match[2]) < 100, match[0]);
   }
 });
+
+Deno.test("the hostile-network figures run in quick mode and report their tables", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(DENO, {
+    args: ["task", "bench:hostile", "--quick"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const report = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  for (const row of ["| none (TLS server) |", "| stalled TLS ClientHellos, 3 addresses × 16 |", "| duplex server, "]) {
+    assert.ok(report.includes(row), `${row} is not in the report:\n${report}`);
+  }
+  // Whatever the attack, the real client got in, and the program ended on SIGTERM.
+  assert.doesNotMatch(report, /\| 0 of \d+ \||did not end/);
+});
