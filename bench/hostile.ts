@@ -21,7 +21,7 @@
 import { parseCommandLine } from "../lib/command_line.ts";
 import { makeCertificates } from "../tests/support/certs.ts";
 import { LineLog } from "../tests/support/process.ts";
-import { PARTIAL_CLIENT_HELLO, rudeConnect, StallingCrowd } from "../tests/support/rude_peer.ts";
+import { PARTIAL_CLIENT_HELLO, rudeConnect, StallingCrowd } from "../tests/support/raw_peer.ts";
 import { fixed, machine, median, parley, peakRssMiB, ROOT } from "./support.ts";
 
 const { values } = parseCommandLine(Deno.args, {

@@ -23,7 +23,7 @@
 import { formatNetAddr } from "./address.ts";
 import { writeAll } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
-import { WrongProtocolError } from "./errors.ts";
+import { ConnectionLostError, describeIoError, WrongProtocolError } from "./errors.ts";
 import type { KeyPair } from "./listen.ts";
 import { sleep } from "./sleep.ts";
 import { looksLikeTls } from "./tls.ts";
@@ -72,10 +72,11 @@ export class TlsTerminator {
    * Closing `outer`, or the channel, ends both.
    *
    * @throws {WrongProtocolError} when the client does not start TLS (it is told so).
+   * @throws {ConnectionLostError} when the client is gone before its first byte.
    */
   async start(outer: Deno.Conn): Promise<TlsChannel> {
     const peerName = formatNetAddr(outer.remoteAddr);
-    const first = await this.#firstBytes(outer);
+    const first = await this.#firstBytes(outer, peerName);
     if (first === null || !looksLikeTls(first)) {
       await writeAll(outer, new TextEncoder().encode(TLS_SERVER_REPLY + "\n")).catch(() => {});
       throw new WrongProtocolError(`${peerName} did not start TLS (a plain client?): told it to use --tls`);
@@ -143,18 +144,27 @@ export class TlsTerminator {
     return meeting;
   }
 
-  /** The first bytes from `outer`, or `null` if none come in time. */
-  async #firstBytes(outer: Deno.Conn): Promise<Uint8Array | null> {
+  /**
+   * The first bytes from `outer`, or `null` if none come in time.
+   *
+   * @throws {ConnectionLostError} when the client leaves, or resets, before a byte.
+   */
+  async #firstBytes(outer: Deno.Conn, peerName: string): Promise<Uint8Array | null> {
     const buffer = new Uint8Array(FIRST_BYTES);
     const wait = sleep(FIRST_BYTES_MS);
-    const reading = outer.read(buffer).catch(() => null);
+    const reading = outer.read(buffer).catch((error: unknown) => error instanceof Error ? error : null);
     const n = await Promise.race([reading, wait.promise.then(() => undefined)]);
     wait.cancel();
-    if (n === undefined) {
-      // Silence: not a TLS client. The pending read ends when outer is closed.
-      return null;
-    }
-    return n === null ? null : buffer.slice(0, n);
+    // Silence: not a TLS client. The pending read ends when outer is closed.
+    if (n === undefined) return null;
+    if (typeof n === "number") return buffer.slice(0, n);
+    // Gone before a byte: Deno reports a reset as an end too, and an empty write tells them apart.
+    const failure = n ?? await outer.write(new Uint8Array(0)).then(() => null, (error: unknown) => error);
+    throw new ConnectionLostError(
+      failure instanceof Error
+        ? `${peerName} dropped before the TLS handshake: ${describeIoError(failure)}`
+        : `${peerName} closed the connection before the TLS handshake`,
+    );
   }
 
   /**

@@ -7,16 +7,10 @@ import assert from "node:assert/strict";
 import { AUTH_PREFIX } from "../lib/auth.ts";
 import { writeAll } from "../lib/buffered_writer.ts";
 import { LineReader } from "../lib/line_reader.ts";
+import { secretFile } from "./support/certs.ts";
 import { assertExits, spawnProgram, startServer } from "./support/process.ts";
 
 const encoder = new TextEncoder();
-
-function secretFile(secret: string): string {
-  const path = Deno.makeTempFileSync({ prefix: "parley-secret-" });
-  Deno.writeTextFileSync(path, secret + "\n");
-  globalThis.addEventListener("unload", () => Deno.removeSync(path));
-  return path;
-}
 
 const RIGHT = secretFile("correct horse battery staple");
 const WRONG = secretFile("incorrect horse");

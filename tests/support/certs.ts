@@ -1,10 +1,19 @@
 /**
- * Certificates made with openssl when the tests run: a private CA and server
- * certificates signed by it (good, for another name, expired), another CA,
- * and the README's self-signed recipe.
+ * The secrets the tests use: certificates made with openssl when the tests
+ * run (a private CA and server certificates signed by it — good, for
+ * another name, expired — another CA, and the README's self-signed recipe),
+ * and shared-secret files.
  *
  * @module
  */
+
+/** Writes `secret` to a new temporary file, removed when the process ends; returns its path. */
+export function secretFile(secret: string): string {
+  const path = Deno.makeTempFileSync({ prefix: "parley-secret-" });
+  Deno.writeTextFileSync(path, secret + "\n");
+  globalThis.addEventListener("unload", () => Deno.removeSync(path));
+  return path;
+}
 
 /** Paths of the PEM files made for the tests. */
 export interface TestCertificates {
