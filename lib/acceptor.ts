@@ -14,19 +14,22 @@
  * place of the heaviest source is taken back, so a stranger's stalled
  * connections never keep a client from another address out. A connection
  * evicted from its handshake is told so in a line beginning with `busy`,
- * where the connection can still carry one.
+ * where the connection can still carry one. And each source may open only so
+ * many connections a second ({@linkcode RateLimit}): beyond that they are
+ * closed at once, so that dropping stalled connections cannot be turned into
+ * making the server work through an endless stream of new ones.
  *
  * @module
  */
 
 import { formatNetAddr } from "./address.ts";
 import { Admission, sourceOf } from "./admission.ts";
-import { RateLimit } from "./rate_limit.ts";
 import { writeAll } from "./buffered_writer.ts";
 import { type Channel, closeQuietly } from "./channel.ts";
 import { deadline } from "./deadline.ts";
 import { describeIoError, isIoError, ParleyError } from "./errors.ts";
 import type { Listener } from "./listen.ts";
+import { RateLimit } from "./rate_limit.ts";
 import { type Sleep, sleep } from "./sleep.ts";
 
 /** Options for {@linkcode Acceptor}. */
