@@ -14,6 +14,7 @@ import * as readline from "node:readline";
 import type { ReadStream, WriteStream } from "node:tty";
 import { displayPosition } from "./display_width.ts";
 import type { ByteSource } from "./line_reader.ts";
+import { PacedInput } from "./paced_input.ts";
 import type { SafeText } from "./render.ts";
 import { stripStyle } from "./style.ts";
 
@@ -33,6 +34,7 @@ const TAB_SIZE = 8;
 /** An input line at the bottom of the terminal, and output above it. */
 export class Terminal implements ByteSource {
   #rl: readline.Interface;
+  #input: PacedInput;
   #output: WriteStream;
   #prompt = "";
   #typed: Uint8Array[] = [];
@@ -45,8 +47,10 @@ export class Terminal implements ByteSource {
   /** Takes over `streams`: raw mode, prompt, and line editing. */
   constructor(streams: TerminalStreams) {
     this.#output = streams.output;
+    // Keys reach readline a slice at a time, so that a long paste cannot make the program deaf to signals.
+    this.#input = new PacedInput(streams.input);
     this.#rl = readline.createInterface({
-      input: streams.input,
+      input: this.#input.stream,
       output: streams.output,
       terminal: true,
       historySize: HISTORY_SIZE,
@@ -60,6 +64,7 @@ export class Terminal implements ByteSource {
       // Ctrl+D on an empty line: take the prompt away and end the input.
       if (!this.#closed) this.#eraseInputArea();
       this.#closed = true;
+      this.#input.close();
       this.#endInput();
     });
   }

@@ -12,6 +12,7 @@ import type { SessionMode, SessionNotice, SessionView } from "./session.ts";
 import type { StatusSink } from "./status_writer.ts";
 import type { Style } from "./style.ts";
 import type { Terminal } from "./terminal.ts";
+import { pause } from "./sleep.ts";
 import type { Ui } from "./ui.ts";
 
 /** How messages are shown on the terminal. */
@@ -25,6 +26,9 @@ export interface TerminalLook {
   /** The time now; replaceable for tests. */
   now?: () => Date;
 }
+
+/** Most lines printed at once (see {@linkcode TerminalView.peerLines}). */
+const PRINT_LINES = 64;
 
 /** Writes status lines above the input line. */
 class TerminalStatus implements StatusSink {
@@ -107,10 +111,22 @@ export class TerminalView implements SessionView, Disposable {
     return Promise.resolve();
   }
 
-  /** Prints a run of plain lines from the peer. */
-  peerLines(bytes: Uint8Array, _lines: number): Promise<void> {
-    this.#printLines(this.#look.style.peer(this.#label), bytes);
-    return Promise.resolve();
+  /**
+   * Prints a run of plain lines from the peer, {@linkcode PRINT_LINES} at a
+   * time with a turn of the event loop between: writing to a terminal blocks
+   * until the terminal has taken it, and a run may be a megabyte, so signals
+   * and timers get their turn meanwhile.
+   */
+  async peerLines(bytes: Uint8Array, _lines: number): Promise<void> {
+    const who = this.#look.style.peer(this.#label);
+    const lines = this.#decoder.decode(bytes).split("\n");
+    lines.pop();
+    for (let start = 0; start < lines.length; start += PRINT_LINES) {
+      if (start > 0) await pause(0);
+      this.#terminal.print(
+        joinSafe(lines.slice(start, start + PRINT_LINES).map((line) => this.#message(who, line)), safe`\n`),
+      );
+    }
   }
 
   /** Nothing is held back: every line is printed at once. */
