@@ -41,6 +41,8 @@ const FIRST_BYTES_MS = 2000;
 const BUFFER_BYTES = 17 * 1024;
 /** Enough to tell a TLS record from text: the relay passes on the rest. */
 const FIRST_BYTES = 1024;
+/** Bytes that tell a TLS record from text (see `looksLikeTls`). */
+const TLS_SIGNATURE_BYTES = 2;
 /** How long a closed TLS channel's last bytes may take to reach the client. */
 const DRAIN_MS = 1000;
 
@@ -145,26 +147,42 @@ export class TlsTerminator {
   }
 
   /**
-   * The first bytes from `outer`, or `null` if none come in time.
+   * The first bytes from `outer` — at least the two that tell a TLS record
+   * from text, however the client splits them — or what came, or `null`, if
+   * no more come in time.
    *
    * @throws {ConnectionLostError} when the client leaves, or resets, before a byte.
    */
   async #firstBytes(outer: Deno.Conn, peerName: string): Promise<Uint8Array | null> {
     const buffer = new Uint8Array(FIRST_BYTES);
     const wait = sleep(FIRST_BYTES_MS);
-    const reading = outer.read(buffer).catch((error: unknown) => error instanceof Error ? error : null);
-    const n = await Promise.race([reading, wait.promise.then(() => undefined)]);
-    wait.cancel();
-    // Silence: not a TLS client. The pending read ends when outer is closed.
-    if (n === undefined) return null;
-    if (typeof n === "number") return buffer.slice(0, n);
-    // Gone before a byte: Deno reports a reset as an end too, and an empty write tells them apart.
-    const failure = n ?? await outer.write(new Uint8Array(0)).then(() => null, (error: unknown) => error);
-    throw new ConnectionLostError(
-      failure instanceof Error
-        ? `${peerName} dropped before the TLS handshake: ${describeIoError(failure)}`
-        : `${peerName} closed the connection before the TLS handshake`,
-    );
+    const timeUp = wait.promise.then(() => undefined);
+    let length = 0;
+    try {
+      while (length < TLS_SIGNATURE_BYTES) {
+        const reading = outer.read(buffer.subarray(length)).catch((error: unknown) =>
+          error instanceof Error ? error : null
+        );
+        // Silence: not a TLS client. The pending read ends when outer is closed.
+        const n = await Promise.race([reading, timeUp]);
+        if (n === undefined) return length > 0 ? buffer.slice(0, length) : null;
+        if (typeof n === "number") {
+          length += n;
+          continue;
+        }
+        if (length > 0) return buffer.slice(0, length);
+        // Gone before a byte: Deno reports a reset as an end too, and an empty write tells them apart.
+        const failure = n ?? await outer.write(new Uint8Array(0)).then(() => null, (error: unknown) => error);
+        throw new ConnectionLostError(
+          failure instanceof Error
+            ? `${peerName} dropped before the TLS handshake: ${describeIoError(failure)}`
+            : `${peerName} closed the connection before the TLS handshake`,
+        );
+      }
+      return buffer.slice(0, length);
+    } finally {
+      wait.cancel();
+    }
   }
 
   /**

@@ -234,6 +234,19 @@ Deno.test("an address that opens connection after connection gets them closed at
   assertCleanOutput(server);
 });
 
+tlsTest("a TLS client that sends the first byte of its ClientHello on its own is served", async (c) => {
+  const { server, port } = await startServer(["127.0.0.1", "0", ...tlsServerArgs(c)]);
+  await using _server = server;
+  // Tools that dodge packet inspection split the ClientHello so; one byte cannot tell TLS from text.
+  const { raw } = await rudeTlsConnect(port, Deno.readTextFileSync(c.ca), { splitFirst: 1, send: "split hello\n" });
+  try {
+    await server.stdout.waitFor(/^split hello$/);
+  } finally {
+    await resetSocket(raw);
+  }
+  assert.doesNotMatch(server.stderr.text, /did not start TLS/);
+});
+
 // Handshakes that stall, from several addresses at once.
 
 const ATTACKERS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];

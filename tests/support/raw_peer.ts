@@ -18,6 +18,7 @@
  */
 
 import net from "node:net";
+import { Duplex } from "node:stream";
 import tls from "node:tls";
 import type { ByteSource } from "../../lib/line_reader.ts";
 import { WAIT_MS } from "./process.ts";
@@ -259,17 +260,52 @@ export interface RudeTls {
   raw: RudeSocket;
 }
 
+/** Options for {@linkcode rudeTlsConnect}. */
+export interface RudeTlsOptions extends RudeConnectOptions {
+  /**
+   * Send the ClientHello's first `splitFirst` bytes on their own, and the
+   * rest 200 ms later, as tools that dodge packet inspection do.
+   */
+  splitFirst?: number;
+}
+
 /** Connects to `port` and completes a TLS handshake, trusting the PEM certificate `ca`. */
-export async function rudeTlsConnect(port: number, ca: string, options: RudeConnectOptions = {}): Promise<RudeTls> {
+export async function rudeTlsConnect(port: number, ca: string, options: RudeTlsOptions = {}): Promise<RudeTls> {
   const raw = await rudeConnect(port, { from: options.from });
-  const secure = tls.connect({ socket: raw, ca, servername: "localhost" });
-  await new Promise<void>((resolve, reject) => {
-    secure.once("secureConnect", () => resolve());
-    secure.once("error", reject);
+  const secure = tls.connect({
+    socket: options.splitFirst ? splitFirstWrite(raw, options.splitFirst) : raw,
+    ca,
+    servername: "localhost",
   });
+  await within(
+    new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", () => resolve());
+      secure.once("error", reject);
+    }),
+    WAIT_MS,
+    "the TLS handshake",
+  );
   secure.on("error", () => {});
   if (options.send !== undefined) await new Promise<void>((resolve) => secure.write(options.send!, () => resolve()));
   return { tls: secure, raw };
+}
+
+/** A stream over `raw` whose first write goes out as its first `bytes` bytes, then, 200 ms later, the rest. */
+function splitFirstWrite(raw: RudeSocket, bytes: number): Duplex {
+  let first = true;
+  const stream = new Duplex({
+    write(chunk: Uint8Array, _encoding, done) {
+      if (!first) return raw.write(chunk, () => done());
+      first = false;
+      raw.write(chunk.subarray(0, bytes));
+      setTimeout(() => raw.write(chunk.subarray(bytes), () => done()), 200);
+    },
+    read() {},
+  });
+  raw.on("data", (data: Uint8Array) => stream.push(data));
+  raw.on("end", () => stream.push(null));
+  raw.on("close", () => stream.destroy());
+  return stream;
 }
 
 /** Closes `socket` with a reset (RST), as a crashing peer or `SO_LINGER {1, 0}` does; resolves once closed. */
