@@ -76,6 +76,14 @@ export const DENIED_PREFIX = "denied: this parley server";
 export const OVERLOADED_PREFIX = "busy: too many connections to this parley server";
 /** The whole line sent to a client evicted from its handshake. */
 export const OVERLOADED_LINE = `${OVERLOADED_PREFIX} are being set up at once; try again in a moment`;
+/**
+ * How a parley server's line to a client over its address's rate of new
+ * connections begins. (A client recognises a line by its first 64 bytes:
+ * every prefix here is shorter.)
+ */
+export const RATE_PREFIX = "busy: too many new connections from your address";
+/** The whole line sent to a client over its address's rate of new connections. */
+export const RATE_LINE = `${RATE_PREFIX} to this parley server; try again in a few seconds`;
 
 const DEFAULT_REJECT_MS = 1000;
 const DEFAULT_MAX_REJECTING = 256;
@@ -98,6 +106,7 @@ export class Acceptor<T extends { conn: Channel }> {
   #options: AcceptorOptions<T>;
   #busyLine: Uint8Array;
   #overloadedLine = new TextEncoder().encode(OVERLOADED_LINE + "\n");
+  #rateLine = new TextEncoder().encode(RATE_LINE + "\n");
   #refusedLine: Uint8Array | undefined;
   #waiter: PromiseWithResolvers<T | null> | undefined;
   #held: T | undefined;
@@ -215,8 +224,10 @@ export class Acceptor<T extends { conn: Channel }> {
   #admit(conn: Deno.Conn): void {
     const source = sourceOf(conn.remoteAddr);
     if (!this.#rate.take(source)) {
-      // Opening connection after connection (to churn the places, say): no work for any of them.
-      closeQuietly(conn);
+      // Opening connection after connection (to churn the places, say): no work for any of them,
+      // but one line where one can be read, so that a real client knows why.
+      if (this.#options.secure) closeQuietly(conn);
+      else this.#tellAndClose(conn, this.#rateLine);
       this.#options.onDrop?.(
         `${formatNetAddr(conn.remoteAddr)} closed at once: its address opens too many connections ` +
           `(more than ${this.#options.connectionsPerSecond ?? DEFAULT_CONNECTIONS_PER_SECOND} a second)`,
@@ -304,6 +315,14 @@ export class Acceptor<T extends { conn: Channel }> {
     } else {
       this.#held = ready;
     }
+  }
+
+  /** Writes `line` once, without waiting to be read, and closes: for what must cost next to nothing. */
+  #tellAndClose(conn: Deno.Conn, line: Uint8Array): void {
+    // A new connection's send buffer is empty: the write does not wait.
+    const telling = conn.write(line).then(() => {}, () => {}).finally(() => closeQuietly(conn));
+    this.#rejecting.add(telling);
+    telling.finally(() => this.#rejecting.delete(telling));
   }
 
   /** Sends `line` to a client we will not serve, and closes; bounded in time and in number. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { BUSY_PREFIX, DENIED_PREFIX, OVERLOADED_PREFIX } from "./acceptor.ts";
+import { BUSY_PREFIX, DENIED_PREFIX, OVERLOADED_PREFIX, RATE_PREFIX } from "./acceptor.ts";
 import { formatNetAddr } from "./address.ts";
 import {
   AUTH_PREFIX,
@@ -216,6 +216,9 @@ function serverRefusal(start: Uint8Array, peerName: string, options: ClientHands
     return new AuthError(
       `${peerName} requires a shared secret: give the same one with --secret-file or PARLEY_SECRET`,
     );
+  }
+  if (startsWith(start, RATE_PREFIX)) {
+    return new BusyError(`${peerName} takes no more connections from this address for now; try again in a few seconds`);
   }
   if (startsWith(start, OVERLOADED_PREFIX)) {
     return new BusyError(`${peerName} has too many connections being set up; try again in a moment`);

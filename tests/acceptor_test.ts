@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../lib/buffered_writer.ts";
-import { Acceptor, type AcceptorOptions } from "../lib/acceptor.ts";
+import {
+  Acceptor,
+  type AcceptorOptions,
+  BUSY_PREFIX,
+  DENIED_PREFIX,
+  OVERLOADED_PREFIX,
+  RATE_LINE,
+  RATE_PREFIX,
+} from "../lib/acceptor.ts";
+import { AUTH_PREFIX } from "../lib/auth.ts";
+import { CHECKED_BYTES } from "../lib/source_adapters.ts";
+import { TLS_SERVER_REPLY } from "../lib/tls_terminator.ts";
 import { LineReader } from "../lib/line_reader.ts";
 import { listen } from "../lib/listen.ts";
 import { ListenError, ProtocolError } from "../lib/errors.ts";
@@ -181,5 +192,33 @@ Deno.test("acceptor: a slow handshake does not make the server look busy to a qu
     assert.equal(await reader.readLine(), BUSY);
   } finally {
     await acceptor.close();
+  }
+});
+
+Deno.test("acceptor: a connection over its address's rate gets one line and is closed, with no handshake", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let readied = 0;
+  const acceptor = plainAcceptor([listener], {
+    connectionBurst: 1,
+    connectionsPerSecond: 0.001,
+    ready: (_channel, conn) => {
+      readied++;
+      return Promise.resolve({ conn });
+    },
+  });
+  try {
+    using first = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    using _session = (await acceptor.next())!.conn;
+    assert.deepEqual(await receiveUntilClosed("127.0.0.1", listener.addr.port), [RATE_LINE]);
+    assert.equal(readied, 1);
+    first.close();
+  } finally {
+    await acceptor.close();
+  }
+});
+
+Deno.test("every notice a client recognises fits in the start it looks at", () => {
+  for (const prefix of [BUSY_PREFIX, DENIED_PREFIX, OVERLOADED_PREFIX, RATE_PREFIX, TLS_SERVER_REPLY, AUTH_PREFIX]) {
+    assert.ok(new TextEncoder().encode(prefix).length <= CHECKED_BYTES, prefix);
   }
 });

@@ -14,7 +14,7 @@
 
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { BUSY_PREFIX } from "../lib/acceptor.ts";
+import { BUSY_PREFIX, RATE_LINE } from "../lib/acceptor.ts";
 import { AUTH_PREFIX, authenticateClient, importSecret, MAX_AUTH_LINE_BYTES } from "../lib/auth.ts";
 import { LineReader } from "../lib/line_reader.ts";
 import { assertCleanExit, assertCleanOutput } from "./support/clean.ts";
@@ -119,6 +119,24 @@ Deno.test("a plain client told it is busy in a line full of control characters: 
   assert.ok(client.stderr.lines.length <= 2, client.stderr.text);
   assert.deepEqual(client.stdout.lines, []);
 });
+
+for (const secret of [false, true]) {
+  const kind = secret ? "secret" : "plain";
+  Deno.test(`a ${kind} client over its address's rate of connections: exit 1, saying so (its line is not lost)`, async () => {
+    await using listener = await RawListener.listen();
+    await using client = clientOf(listener, secret);
+    await client.write("would be lost\n");
+    const peer = await listener.accept();
+    // What a parley server sends before it closes, to an address that opens connections too fast.
+    await sendQuietly(peer, encoder.encode(`${RATE_LINE}\n`));
+    peer.end();
+    await assertCleanExit(
+      client,
+      1,
+      `client: 127.0.0.1:${listener.port} takes no more connections from this address for now; try again in a few seconds`,
+    );
+  });
+}
 
 /** A fatal alert (level 2), description 40: handshake_failure, as a TLS server sends to a plain client. */
 const TLS_ALERT = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
