@@ -152,6 +152,8 @@ class Session {
   #duplex: boolean;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #writeClosed = false;
+  /** The view is busy with the peer's lines (our output may be blocked). */
+  #showing = false;
   /** Reading has stopped for good: it failed, or we closed the connection. */
   #readFailed = false;
   #peerDone = false;
@@ -221,6 +223,8 @@ class Session {
     if (limit === undefined || this.#state !== "open") return;
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
+      // Our own output not taking the peer's lines is no silence of theirs.
+      if (this.#showing) return this.#touch();
       const seconds = Number((limit / 1000).toFixed(3));
       const message = `No message with ${this.#options.peerName} for ${seconds} s: closed the connection ` +
         "(--idle-timeout)";
@@ -305,16 +309,16 @@ class Session {
         let count = 1;
         if (run !== undefined) {
           count = run.lines;
-          await this.#view.peerLines(run.bytes, run.lines);
+          await this.#show(this.#view.peerLines(run.bytes, run.lines));
         } else {
           const line = reader.tryReadLineBytes();
           if (line === undefined) {
-            await this.#view.flush();
+            await this.#show(this.#view.flush());
             await this.#fill();
             continue;
           }
           if (line === null) break;
-          await this.#view.peerLine(line);
+          await this.#show(this.#view.peerLine(line));
         }
         this.#received += count;
         this.#touch();
@@ -344,6 +348,16 @@ class Session {
     } catch (error) {
       // A line over the limit, our output failing, a reset found by the probe.
       this.#failed(error);
+    }
+  }
+
+  /** Waits for the view to take the peer's lines; meanwhile the idle limit does not run out. */
+  async #show(showing: Promise<void>): Promise<void> {
+    this.#showing = true;
+    try {
+      await showing;
+    } finally {
+      this.#showing = false;
     }
   }
 

@@ -176,6 +176,39 @@ Deno.test("session reports any I/O failure of its connection as a lost connectio
   }
 });
 
+Deno.test("the idle limit does not run out while our own output holds the peer's lines back", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  // Our stdout takes 150 ms for each write: much longer than the idle limit.
+  const written: Uint8Array[] = [];
+  const slowStdout = {
+    async write(p: Uint8Array): Promise<number> {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      written.push(p.slice());
+      return p.length;
+    },
+  };
+  const input = new InputQueue(new PushSource(), { maxLineBytes: 1024 });
+  input.start();
+  const view = new PlainView(slowStdout, new StatusWriter(new MemorySink()), { interactive: false, peerName: "p" });
+  const session = runSession(pair.server, input, view, {
+    speaksFirst: false,
+    maxLineBytes: 1024,
+    peerName: "p",
+    idleTimeoutMs: 100,
+  });
+  // 3 MB at once, then the peer's end: the peer was never silent.
+  await writeAll(pair.client, encoder.encode(("y".repeat(999) + "\n").repeat(3000)));
+  await pair.client.closeWrite();
+  try {
+    const result = await session;
+    assert.equal(result.end, "peer-left");
+    assert.equal(result.received, 3000);
+    assert.equal(written.reduce((sum, part) => sum + part.length, 0), 3_000_000);
+  } finally {
+    await input.close();
+  }
+});
+
 Deno.test("session delivers a final line without newline, U+FFFD for bad UTF-8, and escaped controls", async () => {
   using pair = await connectedPair("::1");
   const client = startSide(pair.client, new PushSource(), { speaksFirst: true });
