@@ -21,6 +21,8 @@ export interface PlainViewOptions {
 }
 
 const NEWLINE = new Uint8Array([0x0a]);
+/** Bytes of a line escaped at a time. */
+const ESCAPE_PIECE_BYTES = 16 * 1024;
 
 /** The plain interface: {@linkcode PlainView} for sessions, status on stderr. */
 export class PlainUi implements Ui {
@@ -52,6 +54,12 @@ export class PlainView implements SessionView, Disposable {
   #options: PlainViewOptions;
   #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   #encoder = new TextEncoder();
+  /**
+   * Room for a piece once escaped: four times its size at most (a C1
+   * control's two bytes become eight), with room for the few bytes of a
+   * character that the decoder carries over from the piece before.
+   */
+  #escaped = new Uint8Array(4 * (ESCAPE_PIECE_BYTES + 4));
 
   /** Creates a view writing lines to `out` and prompts to `status`. */
   constructor(out: ByteSink, status: StatusWriter, options: PlainViewOptions) {
@@ -62,8 +70,17 @@ export class PlainView implements SessionView, Disposable {
 
   /** Writes one line from the peer, with control characters made visible. */
   async peerLine(bytes: Uint8Array): Promise<void> {
-    const safe = isPlainAscii(bytes) ? bytes : this.#encoder.encode(escapeControls(this.#decoder.decode(bytes)));
-    await this.#output(safe, NEWLINE);
+    if (isPlainAscii(bytes)) return await this.#output(bytes, NEWLINE);
+    // Escaping can make a line four times longer (a C1 control's two bytes become <U+0085>):
+    // a long line is escaped a piece at a time, into one reused buffer, so that memory stays flat.
+    for (let start = 0; start < bytes.length; start += ESCAPE_PIECE_BYTES) {
+      const end = Math.min(bytes.length, start + ESCAPE_PIECE_BYTES);
+      const text = escapeControls(this.#decoder.decode(bytes.subarray(start, end), { stream: end < bytes.length }));
+      const { read, written } = this.#encoder.encodeInto(text, this.#escaped);
+      if (read !== text.length) throw new RangeError("an escaped piece of a line did not fit its buffer");
+      await this.#output(this.#escaped.subarray(0, written));
+    }
+    await this.#output(NEWLINE);
   }
 
   /** Writes a run of plain lines as they are. */
