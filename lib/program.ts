@@ -235,7 +235,7 @@ const GAVE_UP = Symbol("gave up");
 
 /** Ctrl+C and SIGTERM, as a signal for the program and a limit on how long it may take to end. */
 interface Interrupt extends Disposable {
-  /** Aborts on the first SIGINT or SIGTERM, or {@linkcode Interrupt.abort}. */
+  /** Aborts on the first SIGINT, SIGTERM or SIGHUP, or {@linkcode Interrupt.abort}. */
   signal: AbortSignal;
   /** Resolves {@linkcode WIND_DOWN_MS} after the first interrupt, or at once on a second one. */
   gaveUp: Promise<typeof GAVE_UP>;
@@ -243,7 +243,7 @@ interface Interrupt extends Disposable {
   abort(): void;
 }
 
-/** Aborts a signal on SIGINT or SIGTERM, or when told to, until disposed. */
+/** Aborts a signal on SIGINT, SIGTERM or SIGHUP, or when told to, until disposed. */
 function listenForInterrupt(): Interrupt {
   const controller = new AbortController();
   const gaveUp = Promise.withResolvers<typeof GAVE_UP>();
@@ -257,7 +257,8 @@ function listenForInterrupt(): Interrupt {
       gaveUp.resolve(GAVE_UP);
     }
   };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  // SIGHUP: the terminal went away, which is leaving too.
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const name of signals) Deno.addSignalListener(name, onSignal);
   return {
     signal: controller.signal,
