@@ -320,7 +320,7 @@ async function assertEndsOnSignal(program: RunningProgram, signal: Deno.Signal):
   assert.ok(took < WIND_DOWN_MS + 3000, `still running ${took} ms after ${signal}`);
 }
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   Deno.test(`${signal} ends a duplex server whose peer never reads`, async () => {
     const { server, port } = await startServer(["127.0.0.1", "0", "--duplex"]);
     await using _server = server;
