@@ -6,6 +6,8 @@
  * @module
  */
 
+import { isIoError } from "./errors.ts";
+
 /** A two-way byte stream. */
 export interface Channel {
   /** Reads up to `p.length` bytes into `p`; resolves to `null` at the end. */
@@ -24,5 +26,21 @@ export function closeQuietly(channel: Channel): void {
     channel.close();
   } catch (error) {
     if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}
+
+/**
+ * How a stream that just ended really ended. Deno reports a connection reset
+ * to `read` as a plain end of stream; while our side is still open, an empty
+ * write tells the two apart: it succeeds after the peer's FIN and fails after
+ * a reset. Resolves to that failure, or `undefined` after a plain end.
+ */
+export async function resetAfterEnd(channel: Pick<Channel, "write">): Promise<Error | undefined> {
+  try {
+    await channel.write(new Uint8Array(0));
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof Error) || !isIoError(error)) throw error;
+    return error;
   }
 }

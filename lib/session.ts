@@ -19,7 +19,7 @@
  */
 
 import { BufferedWriter } from "./buffered_writer.ts";
-import { type Channel, closeQuietly } from "./channel.ts";
+import { type Channel, closeQuietly, resetAfterEnd } from "./channel.ts";
 import {
   ConnectionLostError,
   describeIoError,
@@ -389,20 +389,15 @@ class Session {
   }
 
   /**
-   * Deno reports a connection reset to `read` as a plain end of stream. While
-   * our side is still open, an empty write tells them apart: it succeeds
-   * after the peer's FIN and fails after a reset.
+   * Makes sure the end of the peer's stream was an end, not a reset.
    *
    * @throws {ConnectionLostError} when the connection was reset.
    */
   async #checkNotReset(): Promise<void> {
-    try {
-      await this.#conn.write(new Uint8Array(0));
-    } catch (error) {
-      if (!isIoError(error)) throw error;
-      const peer = this.#options.peerName;
-      throw new ConnectionLostError(`Connection with ${peer} lost: connection reset by peer`, { cause: error });
-    }
+    const reset = await resetAfterEnd(this.#conn);
+    if (reset === undefined) return;
+    const peer = this.#options.peerName;
+    throw new ConnectionLostError(`Connection with ${peer} lost: connection reset by peer`, { cause: reset });
   }
 
   /**

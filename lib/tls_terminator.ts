@@ -22,7 +22,7 @@
 
 import { formatNetAddr } from "./address.ts";
 import { writeAll } from "./buffered_writer.ts";
-import { type Channel, closeQuietly } from "./channel.ts";
+import { type Channel, closeQuietly, resetAfterEnd } from "./channel.ts";
 import { ConnectionLostError, describeIoError, WrongProtocolError } from "./errors.ts";
 import type { KeyPair } from "./listen.ts";
 import { sleep } from "./sleep.ts";
@@ -171,8 +171,8 @@ export class TlsTerminator {
           continue;
         }
         if (length > 0) return buffer.slice(0, length);
-        // Gone before a byte: Deno reports a reset as an end too, and an empty write tells them apart.
-        const failure = n ?? await outer.write(new Uint8Array(0)).then(() => null, (error: unknown) => error);
+        // Gone before a byte: an end, or a reset that Deno reports as one.
+        const failure = n ?? await resetAfterEnd(outer);
         throw new ConnectionLostError(
           failure instanceof Error
             ? `${peerName} dropped before the TLS handshake: ${describeIoError(failure)}`
@@ -212,8 +212,12 @@ export class TlsTerminator {
       for (let n = await read(buffer); n !== null; n = await read(buffer)) {
         await write(buffer.subarray(0, n));
       }
-      // Deno reports a reset as the end of the stream: an empty write tells them apart.
-      if (fromClient) await onClient(outer.write(new Uint8Array(0)));
+      // Deno reports a reset as the end of the stream: a reset is a failure of the client's.
+      const reset = fromClient ? await resetAfterEnd(outer) : undefined;
+      if (reset !== undefined) {
+        client.failure ??= reset;
+        throw reset;
+      }
       await to.closeWrite();
     };
     const upstream = copy(outer, inner, first);
