@@ -9,8 +9,8 @@
  * @module
  */
 
-import { clientProgram } from "./lib/client_program.ts";
-import { runProgram } from "./lib/program.ts";
+import { clientProgram } from "./lib/cli/client_program.ts";
+import { runProgram } from "./lib/cli/program.ts";
 
 /** Runs the client with `args`; resolves to the exit code. */
 export function main(args: string[]): Promise<number> {

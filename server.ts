@@ -9,8 +9,8 @@
  * @module
  */
 
-import { runProgram } from "./lib/program.ts";
-import { serverProgram } from "./lib/server_program.ts";
+import { runProgram } from "./lib/cli/program.ts";
+import { serverProgram } from "./lib/cli/server_program.ts";
 
 /** Runs the server with `args`; resolves to the exit code. */
 export function main(args: string[]): Promise<number> {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { parseCommandLine } from "../lib/command_line.ts";
+import { parseCommandLine } from "../lib/cli/command_line.ts";
 import { makeCertificates } from "../tests/support/certs.ts";
 import { LineLog } from "../tests/support/process.ts";
 import { PARTIAL_CLIENT_HELLO, rudeConnect, StallingCrowd } from "../tests/support/raw_peer.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { writeAll } from "../lib/buffered_writer.ts";
+import { writeAll } from "../lib/io/buffered_writer.ts";
 import { parley, peakRssMiB } from "./support.ts";
 
 /** One memory measurement. */

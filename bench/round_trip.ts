@@ -10,8 +10,8 @@
  * @module
  */
 
-import { writeAll } from "../lib/buffered_writer.ts";
-import { LineReader } from "../lib/line_reader.ts";
+import { writeAll } from "../lib/io/buffered_writer.ts";
+import { LineReader } from "../lib/wire/line_reader.ts";
 import { StreamSource } from "../tests/support/stream_source.ts";
 import { denoBaseline, ensureTool, parley, percentile, PYTHON, ROOT } from "./support.ts";
 

@@ -12,13 +12,13 @@
  * @module
  */
 
-import { parseCommandLine } from "../lib/command_line.ts";
+import { parseCommandLine } from "../lib/cli/command_line.ts";
 import { memory } from "./memory.ts";
 import { roundTrip } from "./round_trip.ts";
 import { startup } from "./startup.ts";
 import { fixed, machine, ROOT } from "./support.ts";
 import { throughput } from "./throughput.ts";
-import { BULK_BUFFER_BYTES } from "../lib/line_reader.ts";
+import { BULK_BUFFER_BYTES } from "../lib/wire/line_reader.ts";
 
 const { values } = parseCommandLine(Deno.args, {
   quick: { type: "boolean" },

@@ -13,7 +13,7 @@
  */
 
 import { closedPort, waitListening } from "../tests/support/net.ts";
-import { BULK_BUFFER_BYTES } from "../lib/line_reader.ts";
+import { BULK_BUFFER_BYTES } from "../lib/wire/line_reader.ts";
 import { denoBaseline, ensureTool, median, NC, parley, succeeded } from "./support.ts";
 
 /** The results for one pair of programs. */

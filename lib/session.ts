@@ -18,8 +18,11 @@
  * @module
  */
 
-import { BufferedWriter } from "./buffered_writer.ts";
-import { type Channel, closeQuietly, resetAfterEnd } from "./channel.ts";
+import type { Channel, Reader } from "./io/types.ts";
+import { BufferedWriter } from "./io/buffered_writer.ts";
+
+import { closeQuietly, resetAfterEnd } from "./io/channel.ts";
+
 import {
   ConnectionLostError,
   describeIoError,
@@ -27,46 +30,15 @@ import {
   isIoError,
   ParleyError,
   ProtocolError,
-} from "./errors.ts";
-import type { InputEvent, InputQueue } from "./input_queue.ts";
-import { BULK_BUFFER_BYTES, type ByteSource, LineReader, LineTooLongError } from "./line_reader.ts";
-import { PLAIN_TEXT } from "./render.ts";
-import { pause } from "./sleep.ts";
-import { deadline } from "./deadline.ts";
+} from "./io/errors.ts";
 
-/** What the session shows to the person at this end. */
-export interface SessionView {
-  /**
-   * Shows a line from the peer: raw bytes without the newline, which the view
-   * must make safe before they reach a terminal. The bytes are only valid
-   * during the call. Resolves once the view has accepted the line.
-   */
-  peerLine(bytes: Uint8Array): Promise<void>;
-  /**
-   * Shows a run of `lines` lines from the peer, each ending in `\n`, known to
-   * hold only {@linkcode PLAIN_TEXT}: safe as they are. The bytes are only
-   * valid during the call. Resolves once the view has accepted them.
-   */
-  peerLines(bytes: Uint8Array, lines: number): Promise<void>;
-  /** Writes out anything the view still holds. */
-  flush(): Promise<void>;
-  /** Tells whose turn it is now. */
-  turn(mine: boolean): void;
-  /** Reports that lines of ours (each with its `\n`) went out. */
-  sent(lines: Uint8Array): void;
-  /** Reports a change in a duplex conversation. */
-  notice(notice: SessionNotice): void;
-}
+import type { InputEvent, InputQueue } from "./session/input_queue.ts";
+import type { SessionMode, SessionNotice, SessionView } from "./session/view.ts";
 
-/** How the two sides take turns. */
-export type SessionMode = "alternating" | "duplex";
+export type { SessionMode, SessionNotice, SessionView };
+import { BULK_BUFFER_BYTES, LineReader, LineTooLongError } from "./wire/line_reader.ts";
 
-/** Changes in a duplex conversation that a person may want to know about. */
-export type SessionNotice =
-  /** The peer closed its sending direction; our lines still go to it. */
-  | "peer-finished"
-  /** Our input ended and every line went out; we still receive. */
-  | "finished-sending";
+import { deadline, pause, Timer } from "./io/time.ts";
 
 /** Options for {@linkcode runSession}. */
 export interface SessionOptions {
@@ -85,7 +57,7 @@ export interface SessionOptions {
   /** End the session after this long without a message either way (ms). */
   idleTimeoutMs?: number;
   /** Where to read the peer's lines from, if not straight from the connection. */
-  source?: ByteSource;
+  source?: Reader;
 }
 
 /** Why a session ended normally. */
@@ -150,7 +122,7 @@ class Session {
   /** A failure found while leaving that still decides how the session ended. */
   #lateError: unknown;
   #duplex: boolean;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #idleTimer: Timer | undefined;
   #writeClosed = false;
   /** The view is busy with the peer's lines (our output may be blocked). */
   #showing = false;
@@ -212,8 +184,7 @@ class Session {
   #finish(outcome: Outcome): void {
     if (this.#state !== "open") return;
     this.#state = "leaving";
-    // Touching the timer functions at all costs a start-up's worth of loading.
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer?.stop();
     this.#outcome.resolve(outcome);
   }
 
@@ -221,15 +192,16 @@ class Session {
   #touch(): void {
     const limit = this.#options.idleTimeoutMs;
     if (limit === undefined || this.#state !== "open") return;
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => {
+    // Made on first use: touching the timer functions at all costs a start-up's worth of loading.
+    this.#idleTimer ??= new Timer(limit, () => {
       // Our own output not taking the peer's lines is no silence of theirs.
       if (this.#showing) return this.#touch();
       const seconds = Number((limit / 1000).toFixed(3));
       const message = `No message with ${this.#options.peerName} for ${seconds} s: closed the connection ` +
         "(--idle-timeout)";
       this.#finish({ error: new IdleTimeoutError(message) });
-    }, limit);
+    });
+    this.#idleTimer.start();
   }
 
   /** Sends what may be sent now, or ends our part when input is done. */
@@ -305,7 +277,7 @@ class Session {
     try {
       for (;;) {
         // Plain lines pass in runs; any other line is shown on its own.
-        const run = reader.tryReadPlainLines(PLAIN_TEXT);
+        const run = reader.tryReadPlainLines(this.#view.passThrough);
         let count = 1;
         if (run !== undefined) {
           count = run.lines;

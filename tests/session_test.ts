@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
-import { writeAll } from "../lib/buffered_writer.ts";
-import { ConnectionLostError, ProtocolError } from "../lib/errors.ts";
-import { InputQueue } from "../lib/input_queue.ts";
-import { type ByteSource, LineReader } from "../lib/line_reader.ts";
-import { PlainView } from "../lib/plain_view.ts";
+import type { Reader } from "../lib/io/types.ts";
+import { writeAll } from "../lib/io/buffered_writer.ts";
+
+import { ConnectionLostError, ProtocolError } from "../lib/io/errors.ts";
+
+import { InputQueue } from "../lib/session/input_queue.ts";
+
+import { LineReader } from "../lib/wire/line_reader.ts";
+import { PlainView } from "../lib/ui/plain_view.ts";
+
 import { runSession, type SessionOptions, type SessionResult } from "../lib/session.ts";
-import { StatusWriter } from "../lib/status_writer.ts";
+
+import { StatusWriter } from "../lib/ui/status_writer.ts";
+
 import { ChunkSource, connectedPair, LOOPBACKS, MemorySink, NumberedLinesSource, PushSource } from "./support/net.ts";
 
 const encoder = new TextEncoder();
@@ -19,7 +26,7 @@ interface Side {
 
 function startSide(
   conn: Deno.Conn,
-  source: ByteSource & { cancel?(): Promise<void> },
+  source: Reader & { cancel?(): Promise<void> },
   options: Partial<SessionOptions> & { speaksFirst: boolean },
 ): Side {
   const input = new InputQueue(source, { maxLineBytes: options.maxLineBytes ?? 1024 });
@@ -158,7 +165,7 @@ Deno.test("session reports any I/O failure of its connection as a lost connectio
   for (const failure of [new Deno.errors.Interrupted("operation canceled"), new Deno.errors.UnexpectedEof("eof")]) {
     using pair = await connectedPair("127.0.0.1");
     let reads = 0;
-    const source: ByteSource = {
+    const source: Reader = {
       read(p: Uint8Array): Promise<number | null> {
         if (reads++ > 0) return Promise.reject(failure);
         p.set(encoder.encode("before\nhalf"));

@@ -14,8 +14,8 @@
 import wabt from "wabt";
 
 /** The WebAssembly source, and the module generated from it. */
-export const WAT_PATH: string = new URL("../lib/plain_scan.wat", import.meta.url).pathname;
-export const OUTPUT_PATH: string = new URL("../lib/plain_scan_wasm.ts", import.meta.url).pathname;
+export const WAT_PATH: string = new URL("../lib/wire/plain_scan.wat", import.meta.url).pathname;
+export const OUTPUT_PATH: string = new URL("../lib/wire/plain_scan_wasm.ts", import.meta.url).pathname;
 
 /** Compiles the WebAssembly text at `path` (with SIMD and relaxed SIMD) to bytes. */
 export async function compileWat(path: string): Promise<Uint8Array> {

@@ -1,11 +1,9 @@
+import type { Reader, Writer } from "../../lib/io/types.ts";
 /**
  * Real loopback connections for tests, and small in-memory byte sources.
  *
  * @module
  */
-
-import type { ByteSink } from "../../lib/buffered_writer.ts";
-import type { ByteSource } from "../../lib/line_reader.ts";
 
 /** Loopback addresses every test host has. */
 export const LOOPBACKS = ["127.0.0.1", "::1"] as const;
@@ -47,7 +45,7 @@ export function closedPort(hostname = "127.0.0.1"): number {
 }
 
 /** A byte source that hands out the given chunks, one per read, then ends. */
-export class ChunkSource implements ByteSource {
+export class ChunkSource implements Reader {
   #chunks: Uint8Array[];
   /** Every buffer the reader passed to `read`, to check that it is reused. */
   readonly buffers: ArrayBufferLike[] = [];
@@ -72,7 +70,7 @@ export class ChunkSource implements ByteSource {
 }
 
 /** A byte source whose lines are pushed by the test, and which ends on request. */
-export class PushSource implements ByteSource {
+export class PushSource implements Reader {
   #pending: Uint8Array[] = [];
   #ended = false;
   #waiter: PromiseWithResolvers<void> | undefined;
@@ -111,7 +109,7 @@ export class PushSource implements ByteSource {
 }
 
 /** A sink that keeps what it is given, taking at most `maxPerWrite` bytes a call. */
-export class MemorySink implements ByteSink {
+export class MemorySink implements Writer {
   #parts: Uint8Array[] = [];
   #maxPerWrite: number;
   /** How many times `write` was called. */
@@ -146,7 +144,7 @@ export class MemorySink implements ByteSink {
 }
 
 /** A source of `count` numbered lines (`0\n`, `1\n`, …), made as they are read. */
-export class NumberedLinesSource implements ByteSource {
+export class NumberedLinesSource implements Reader {
   #next = 0;
   #count: number;
   #pending = new Uint8Array(0);

@@ -7,7 +7,7 @@
  */
 
 import config from "../../deno.json" with { type: "json" };
-import { LineReader } from "../../lib/line_reader.ts";
+import { LineReader } from "../../lib/wire/line_reader.ts";
 import { StreamSource } from "./stream_source.ts";
 
 /** The programs parley ships. */

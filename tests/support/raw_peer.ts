@@ -17,10 +17,11 @@
  * @module
  */
 
+import type { Reader } from "../../lib/io/types.ts";
 import net from "node:net";
 import { Duplex } from "node:stream";
+
 import tls from "node:tls";
-import type { ByteSource } from "../../lib/line_reader.ts";
 import { WAIT_MS } from "./process.ts";
 
 /** Resolves after `ms`; always awaited to its end, so that no timer is left behind. */
@@ -42,7 +43,7 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, what: st
 }
 
 /** One raw TCP connection: what it received, and ways to send and to end it. */
-export class RawSocket implements ByteSource, AsyncDisposable {
+export class RawSocket implements Reader, AsyncDisposable {
   /** The `node:net` socket. */
   readonly socket: net.Socket;
   #chunks: Uint8Array[] = [];
@@ -86,7 +87,7 @@ export class RawSocket implements ByteSource, AsyncDisposable {
     return this.socket.localPort ?? 0;
   }
 
-  /** Reads what arrived, as a {@linkcode ByteSource}: `null` once the other side ended. */
+  /** Reads what arrived, as a {@linkcode Reader}: `null` once the other side ended. */
   async read(p: Uint8Array): Promise<number | null> {
     while (this.#chunks.length === 0) {
       if (this.#error !== undefined) throw this.#error;

@@ -7,8 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { ByteClass } from "../../lib/byte_class.ts";
-import { LineReader, LineTooLongError } from "../../lib/line_reader.ts";
+import type { ByteClass } from "../../lib/wire/byte_class.ts";
+import { LineReader, LineTooLongError } from "../../lib/wire/line_reader.ts";
 import { ChunkSource } from "./net.ts";
 
 /** What reading yields: a line, a line over the limit, or a last line cut off by the end. */

@@ -1,6 +1,7 @@
+import type { Reader } from "../../lib/io/types.ts";
 /**
  * Adapts a `ReadableStream` (such as `Deno.stdin.readable`) to a
- * {@linkcode ByteSource} that can be cancelled.
+ * {@linkcode Reader} that can be cancelled.
  *
  * A pending `Deno.stdin.read()` cannot be called off and keeps the process
  * alive; a stream reader can be cancelled, which ends its pending read.
@@ -8,10 +9,8 @@
  * @module
  */
 
-import type { ByteSource } from "../../lib/line_reader.ts";
-
 /** Reads a byte stream chunk by chunk into the caller's buffer. */
-export class StreamSource implements ByteSource {
+export class StreamSource implements Reader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #chunk: Uint8Array = new Uint8Array(0);
   #cancelled = false;

@@ -1,0 +1,306 @@
+/**
+ * Getting a new connection ready for a conversation: the TLS handshake, the
+ * shared-secret handshake, and a look at the first bytes of a plain
+ * connection to catch a peer that speaks TLS (or a secret we lack).
+ *
+ * What a handshake reads past its last line is handed on to the session, so
+ * that nothing the peer sends right after it is lost.
+ *
+ * @module
+ */
+
+import type { Channel, Reader } from "../io/types.ts";
+
+import { formatNetAddr } from "../net/address.ts";
+
+import { authenticateClient, authenticateServer, AuthError, UnexpectedLineError } from "./auth.ts";
+
+import { writeAll } from "../io/buffered_writer.ts";
+
+import { closeQuietly } from "../io/channel.ts";
+
+import {
+  BusyError,
+  ConnectionLostError,
+  describeIoError,
+  FileError,
+  isIoError,
+  ParleyError,
+  ProtocolError,
+  RefusedError,
+  WrongProtocolError,
+} from "../io/errors.ts";
+
+import type { FailureThrottle } from "./failure_throttle.ts";
+import { LineReader, LineTooLongError } from "../wire/line_reader.ts";
+import { deadline, sleep } from "../io/time.ts";
+
+import { CheckedSource, PrefixedSource } from "../wire/source_adapters.ts";
+
+import { describeTlsError, looksLikeTls, TlsError, type TlsSide } from "./tls.ts";
+
+import type { TlsTerminator } from "./tls_terminator.ts";
+import {
+  AUTH_PREFIX,
+  BUSY_PREFIX,
+  DENIED_PREFIX,
+  MAX_AUTH_LINE_BYTES,
+  OVERLOADED_PREFIX,
+  PLAIN_SERVER_REPLY,
+  RATE_PREFIX,
+  TLS_SERVER_REPLY,
+} from "../wire/protocol.ts";
+
+/** A connection ready for a session. */
+export interface ReadyConnection {
+  /** The connection (TLS or plain), for writing and closing. */
+  conn: Channel;
+  /** Where the session reads from: the connection, after any handshake bytes. */
+  source: Reader;
+  /** How the peer is named in messages. */
+  peerName: string;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Starts TLS on an accepted connection through `terminator` and completes
+ * the handshake.
+ *
+ * @throws {TlsError} when the TLS handshake fails.
+ * @throws {WrongProtocolError} when the client does not speak TLS.
+ */
+export async function secureServerSide(conn: Deno.Conn, terminator: TlsTerminator): Promise<Channel> {
+  const channel = await terminator.start(conn);
+  const peerName = formatNetAddr(conn.remoteAddr);
+  try {
+    await tlsHandshake(channel, "server", (reason) => `TLS handshake with ${peerName} failed: ${reason}`);
+  } catch (error) {
+    closeQuietly(channel);
+    throw error;
+  }
+  return channel;
+}
+
+/** How the server readies connections. */
+export interface ServerHandshake {
+  /** True when the connection was secured with TLS. */
+  tls: boolean;
+  /** The shared secret's key, when clients must prove they know it. */
+  key?: CryptoKey;
+  /** Slows down addresses that failed to authenticate. */
+  throttle?: FailureThrottle;
+  /** Cancels waiting (the connection is closed when time is up). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Readies a (secured) connection: on a plain one, watches for a TLS client;
+ * with a secret, checks the client's proof.
+ *
+ * @throws {AuthError} when the client does not prove the secret.
+ * @throws {WrongProtocolError} when a plain server meets a TLS client.
+ */
+export async function readyServerSide(
+  channel: Channel,
+  conn: Deno.Conn,
+  options: ServerHandshake,
+): Promise<ReadyConnection> {
+  const peerName = formatNetAddr(conn.remoteAddr);
+  let source: Reader = channel;
+  if (!options.tls) {
+    source = new CheckedSource(channel, async (first) => {
+      if (!looksLikeTls(first)) return;
+      await writeAll(channel, encoder.encode(PLAIN_SERVER_REPLY + "\n")).catch(() => {});
+      throw new WrongProtocolError(`${peerName} tried to start TLS, but this server does not use it (see --tls-cert)`);
+    }, looksLikeTls);
+  }
+  const { key, throttle } = options;
+  if (key === undefined) return { conn: channel, source, peerName };
+
+  const address = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : peerName;
+  // Guesses from an address that failed before are slowed down after the
+  // challenge, so that an honest client learns at once that a secret is needed.
+  const beforeVerdict = async () => {
+    const delay = throttle?.delayFor(address) ?? 0;
+    if (delay <= 0) return;
+    const wait = sleep(delay);
+    options.signal?.addEventListener("abort", wait.cancel, { once: true });
+    await wait.promise;
+  };
+  const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
+  try {
+    await authenticateClient(key, reader, channel, { beforeVerdict });
+  } catch (error) {
+    if (error instanceof AuthError) {
+      throttle?.failed(address);
+      throw new AuthError(`Authentication failed for ${peerName}: ${error.message}`, { cause: error });
+    }
+    if (error instanceof LineTooLongError) {
+      throttle?.failed(address);
+      throw new ProtocolError(`${peerName} sent a handshake line longer than ${MAX_AUTH_LINE_BYTES} bytes`);
+    }
+    throw error;
+  }
+  throttle?.succeeded(address);
+  return { conn: channel, source: new PrefixedSource(reader.takeBuffered(), source), peerName };
+}
+
+/** How the client readies its connection. */
+export interface ClientHandshake {
+  /**
+   * Upgrade to TLS, verifying the server's certificate for `hostname`,
+   * trusting also `caCerts`, read from `caFile`.
+   */
+  tls?: { hostname: string; caCerts: string[]; caFile?: string };
+  /** The shared secret's key, to prove and to check. */
+  key?: CryptoKey;
+  /** How the server is named in messages. */
+  peerName: string;
+  /** Give up after this long (ms): the connection is closed. */
+  timeoutMs: number;
+  /** Stops, as Ctrl+C does: the result is then `null`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Readies a new connection to the server: TLS handshake, then the mutual
+ * proof of the secret. On failure the connection is closed; when `signal`
+ * aborts first, the result is `null`.
+ *
+ * @throws {TlsError} when the TLS handshake fails.
+ * @throws {AuthError} when authentication fails or times out.
+ * @throws {WrongProtocolError} when a plain client meets a TLS server.
+ * @throws {BusyError} when the server is in another session.
+ * @throws {RefusedError} when the server does not let our address in.
+ */
+export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshake): Promise<ReadyConnection | null> {
+  const { peerName, signal } = options;
+  const conn = await startTls(tcp, options);
+  const limit = deadline(options.timeoutMs, () => closeQuietly(conn));
+  const interrupt = () => closeQuietly(conn);
+  signal?.addEventListener("abort", interrupt, { once: true });
+  try {
+    if (options.tls) {
+      await tlsHandshake(
+        conn as Deno.TlsConn,
+        "client",
+        (reason) => `Cannot connect to ${peerName} with TLS: ${reason}`,
+      );
+    }
+    // How the server's side starts says whether it will talk with us at all.
+    const source = new CheckedSource(conn, (start) => {
+      const refusal = serverRefusal(start, peerName, options);
+      return refusal === undefined ? Promise.resolve() : Promise.reject(refusal);
+    }, looksLikeTls);
+    if (options.key === undefined) return { conn, source, peerName };
+    const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
+    await authenticateServer(options.key, reader, conn);
+    return { conn, source: new PrefixedSource(reader.takeBuffered(), source), peerName };
+  } catch (error) {
+    closeQuietly(conn);
+    if (signal?.aborted) return null;
+    if (limit.expired) {
+      throw new AuthError(`Handshake with ${peerName} timed out (does it use the same --tls and secret settings?)`);
+    }
+    throw explainClientFailure(error, peerName, options);
+  } finally {
+    limit.cancel();
+    signal?.removeEventListener("abort", interrupt);
+  }
+}
+
+/**
+ * Why the server will not talk with us, from how its side of the connection
+ * starts (its first line, or the first bytes of it), or `undefined` when it
+ * may be a conversation.
+ */
+function serverRefusal(start: Uint8Array, peerName: string, options: ClientHandshake): ParleyError | undefined {
+  // A TLS server answers a plain client with a TLS alert, or (parley) in plain words.
+  if (!options.tls && (looksLikeTls(start) || startsWith(start, TLS_SERVER_REPLY))) {
+    return new WrongProtocolError(`${peerName} speaks TLS: connect with --tls`);
+  }
+  if (options.key === undefined && startsWith(start, AUTH_PREFIX)) {
+    return new AuthError(
+      `${peerName} requires a shared secret: give the same one with --secret-file or PARLEY_SECRET`,
+    );
+  }
+  if (startsWith(start, RATE_PREFIX)) {
+    return new BusyError(`${peerName} takes no more connections from this address for now; try again in a few seconds`);
+  }
+  if (startsWith(start, OVERLOADED_PREFIX)) {
+    return new BusyError(`${peerName} has too many connections being set up; try again in a moment`);
+  }
+  if (startsWith(start, BUSY_PREFIX)) {
+    return new BusyError(`${peerName} is busy with another session; try again later`);
+  }
+  if (startsWith(start, DENIED_PREFIX)) {
+    return new RefusedError(`${peerName} does not accept connections from this address (--allow, --deny)`);
+  }
+  return undefined;
+}
+
+/**
+ * Turns whatever ended the client's handshake into one line naming the
+ * server: a notice it sent instead of the exchange, a line too long, a
+ * connection that failed. Anything else is a bug, and stays as it is.
+ */
+function explainClientFailure(error: unknown, peerName: string, options: ClientHandshake): unknown {
+  if (error instanceof UnexpectedLineError) {
+    const refusal = serverRefusal(encoder.encode(error.line), peerName, options);
+    if (refusal !== undefined) return refusal;
+  }
+  if (error instanceof LineTooLongError) {
+    return new ProtocolError(`${peerName} sent a handshake line longer than ${MAX_AUTH_LINE_BYTES} bytes`);
+  }
+  if (error instanceof AuthError) {
+    return new AuthError(`Authentication with ${peerName} failed: ${error.message}`, { cause: error });
+  }
+  if (error instanceof ParleyError) return error;
+  if (isIoError(error)) {
+    return new ConnectionLostError(`Handshake with ${peerName} failed: ${describeIoError(error)}`, { cause: error });
+  }
+  return error;
+}
+
+/**
+ * Wraps `tcp` in TLS when asked to (the handshake comes later), or returns it.
+ *
+ * @throws {FileError} when a certificate to trust (--ca) cannot be used.
+ */
+async function startTls(tcp: Deno.TcpConn, options: ClientHandshake): Promise<Deno.Conn> {
+  if (!options.tls) return tcp;
+  const { hostname, caCerts, caFile } = options.tls;
+  try {
+    return await Deno.startTls(tcp, { hostname, caCerts });
+  } catch (error) {
+    closeQuietly(tcp);
+    if (!(error instanceof Error)) throw error;
+    // Nothing has been sent yet: the only input that can be wrong is a certificate given to trust.
+    const reason = /invalid peer certificate: (\w+)|certificate store: (\w+)/.exec(error.message)?.slice(1).find(
+      (part) => part !== undefined,
+    ) ?? describeIoError(error);
+    const what = caFile === undefined ? "the certificates to trust" : `--ca ${caFile}`;
+    throw new FileError(`Cannot use ${what}: a certificate in it cannot be read (${reason})`, { cause: error });
+  }
+}
+
+async function tlsHandshake(
+  conn: { handshake(): Promise<unknown> },
+  side: TlsSide,
+  message: (reason: string) => string,
+): Promise<void> {
+  try {
+    await conn.handshake();
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    // Whatever went wrong, it came from the other side or the network.
+    const reason = describeTlsError(error, side) ?? describeIoError(error);
+    throw new TlsError(message(reason), { cause: error });
+  }
+}
+
+function startsWith(bytes: Uint8Array, text: string): boolean {
+  const prefix = encoder.encode(text);
+  return bytes.length >= prefix.length && prefix.every((byte, i) => bytes[i] === byte);
+}

@@ -1,0 +1,89 @@
+/**
+ * Keyboard input handed to `node:readline` a little at a time.
+ *
+ * readline handles keystrokes synchronously, redrawing the input line as it
+ * goes, and its cost per key grows with the line: a paste of 8,000
+ * characters kept the program busy for 22 s, deaf to Ctrl+C and SIGTERM. So
+ * the terminal's bytes are queued here and passed on in slices of
+ * {@linkcode SLICE_BYTES}, with a turn of the event loop between slices, in
+ * which signals and timers run. And Ctrl+C (ETX in raw mode) jumps the
+ * queue: typed-ahead input is dropped, and readline sees the interrupt next.
+ *
+ * @module
+ */
+
+import { PassThrough } from "node:stream";
+import type { ReadStream } from "node:tty";
+import { pause } from "../io/time.ts";
+
+/** Bytes given to readline in one turn of the event loop. */
+export const SLICE_BYTES = 64;
+/** Ctrl+C, as a terminal in raw mode sends it. */
+const ETX = 0x03;
+
+/** The stream readline reads from: a pass-through that also sets the terminal's mode. */
+export type PacedStream = PassThrough & {
+  /** Always true: readline treats it as the terminal it stands for. */
+  isTTY: boolean;
+  /** Sets the real terminal's raw mode. */
+  setRawMode(mode: boolean): PacedStream;
+};
+
+/** A terminal's input, re-emitted in slices (see the module doc). */
+export class PacedInput {
+  /** What readline should read. */
+  readonly stream: PacedStream;
+  #source: ReadStream;
+  #queue: Uint8Array[] = [];
+  #pumping = false;
+  #closed = false;
+  #encoder = new TextEncoder();
+
+  /** Starts taking `source`'s input. */
+  constructor(source: ReadStream) {
+    this.#source = source;
+    const stream = new PassThrough() as PacedStream;
+    stream.isTTY = true;
+    stream.setRawMode = (mode: boolean) => {
+      source.setRawMode(mode);
+      return stream;
+    };
+    this.stream = stream;
+    source.on("data", this.#take);
+  }
+
+  /** Stops taking input: the terminal's stream is paused and left as readline would leave it. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#source.off("data", this.#take);
+    this.#source.pause();
+    this.stream.end();
+  }
+
+  #take = (chunk: Uint8Array | string): void => {
+    if (this.#closed) return;
+    const bytes = typeof chunk === "string" ? this.#encoder.encode(chunk) : chunk;
+    const interrupt = bytes.indexOf(ETX);
+    // Ctrl+C goes before whatever is still waiting, which it cancels.
+    if (interrupt >= 0) this.#queue = [bytes.subarray(interrupt)];
+    else this.#queue.push(bytes);
+    if (!this.#pumping) void this.#pump();
+  };
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const head = this.#queue[0];
+        if (head.length <= SLICE_BYTES) this.#queue.shift();
+        else this.#queue[0] = head.subarray(SLICE_BYTES);
+        this.stream.write(head.subarray(0, SLICE_BYTES));
+        if (this.#queue.length > 0) await pause(0);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+}

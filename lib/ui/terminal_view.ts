@@ -1,0 +1,200 @@
+/**
+ * The session on a terminal: each message with who sent it (and the time
+ * with `--timestamps`), in colour unless `NO_COLOR` is set; and a prompt that
+ * tells the state: whose turn, how many lines wait, whether the peer is done.
+ *
+ * @module
+ */
+
+import type { InputQueue } from "../session/input_queue.ts";
+import { escapeControls, joinSafe, PLAIN_TEXT, safe, type SafeText } from "./render.ts";
+import type { ByteClass } from "../wire/byte_class.ts";
+import type { SessionMode, SessionNotice, SessionView } from "../session/view.ts";
+import type { StatusSink } from "./status_writer.ts";
+import type { Style } from "./style.ts";
+import type { Terminal } from "./terminal.ts";
+import { pause } from "../io/time.ts";
+import type { Ui } from "./ui.ts";
+
+/** How messages are shown on the terminal. */
+export interface TerminalLook {
+  /** Colours, or none. */
+  style: Style;
+  /** Show the time of each message. */
+  timestamps: boolean;
+  /** Show the other side as this instead of its address. */
+  label?: string;
+  /** The time now; replaceable for tests. */
+  now?: () => Date;
+}
+
+/** Most lines printed at once (see {@linkcode TerminalView.peerLines}). */
+const PRINT_LINES = 64;
+
+/** Writes status lines above the input line. */
+class TerminalStatus implements StatusSink {
+  #terminal: Terminal;
+  #style: Style;
+
+  constructor(terminal: Terminal, style: Style) {
+    this.#terminal = terminal;
+    this.#style = style;
+  }
+
+  line(text: string): void {
+    this.#terminal.print(this.#style.dim(escapeControls(text)));
+  }
+
+  flushed(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The user interface on a terminal: a {@linkcode Ui} backed by a {@linkcode Terminal}. */
+export class TerminalUi implements Ui {
+  #terminal: Terminal;
+  #input: InputQueue;
+  #look: TerminalLook;
+  #mode: SessionMode;
+  /** Status lines go above the input line. */
+  readonly status: StatusSink;
+
+  /** Shows sessions with `mode` on `terminal`, reading the queue state from `input`. */
+  constructor(terminal: Terminal, input: InputQueue, mode: SessionMode, look: TerminalLook) {
+    this.#terminal = terminal;
+    this.#input = input;
+    this.#mode = mode;
+    this.#look = look;
+    this.status = new TerminalStatus(terminal, look.style);
+  }
+
+  /** Creates the view of a session with `peerName`. */
+  view(peerName: string): SessionView & Disposable {
+    return new TerminalView(this.#terminal, this.#input, this.#mode, {
+      ...this.#look,
+      label: this.#look.label ?? peerName,
+    });
+  }
+
+  /** Shows `text` in the prompt while no session runs. */
+  idle(text: string): void {
+    this.#terminal.setPrompt(safe`[${this.#look.style.dim(escapeControls(text))}] > `);
+  }
+}
+
+/** One session shown on a terminal. */
+export class TerminalView implements SessionView, Disposable {
+  /** Printable ASCII and tab pass as they are; anything else is escaped. */
+  readonly passThrough: ByteClass = PLAIN_TEXT;
+  #terminal: Terminal;
+  #input: InputQueue;
+  #duplex: boolean;
+  #look: TerminalLook;
+  /** The peer's name as shown. */
+  #label: SafeText;
+  #myTurn = false;
+  #peerFinished = false;
+  #unsubscribe: () => void;
+  #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+  /** Shows a session on `terminal`; `look.label` names the peer. */
+  constructor(terminal: Terminal, input: InputQueue, mode: SessionMode, look: TerminalLook & { label: string }) {
+    this.#terminal = terminal;
+    this.#input = input;
+    this.#duplex = mode === "duplex";
+    this.#look = look;
+    this.#label = escapeControls(look.label);
+    this.#unsubscribe = input.subscribe(() => this.#showPrompt());
+    this.#showPrompt();
+  }
+
+  /** Prints one line from the peer, with its control characters made visible. */
+  peerLine(bytes: Uint8Array): Promise<void> {
+    this.#terminal.print(this.#message(this.#look.style.peer(this.#label), this.#decoder.decode(bytes)));
+    return Promise.resolve();
+  }
+
+  /**
+   * Prints a run of plain lines from the peer, {@linkcode PRINT_LINES} at a
+   * time with a turn of the event loop between: writing to a terminal blocks
+   * until the terminal has taken it, and a run may be a megabyte, so signals
+   * and timers get their turn meanwhile.
+   */
+  async peerLines(bytes: Uint8Array, _lines: number): Promise<void> {
+    const who = this.#look.style.peer(this.#label);
+    const lines = this.#decoder.decode(bytes).split("\n");
+    lines.pop();
+    for (let start = 0; start < lines.length; start += PRINT_LINES) {
+      if (start > 0) await pause(0);
+      this.#terminal.print(
+        joinSafe(lines.slice(start, start + PRINT_LINES).map((line) => this.#message(who, line)), safe`\n`),
+      );
+    }
+  }
+
+  /** Nothing is held back: every line is printed at once. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Shows whose turn it is in the prompt. */
+  turn(mine: boolean): void {
+    this.#myTurn = mine;
+    this.#showPrompt();
+  }
+
+  /** Prints our lines as they go out. */
+  sent(lines: Uint8Array): void {
+    this.#printLines(this.#look.style.self(safe`you`), lines);
+  }
+
+  /** Tells that one direction of a duplex conversation is over. */
+  notice(notice: SessionNotice): void {
+    const { style } = this.#look;
+    const label = this.#label;
+    if (notice === "peer-finished") {
+      this.#peerFinished = true;
+      this.#terminal.print(style.dim(safe`-- ${label} finished sending; Ctrl+D when you are done too`));
+    } else {
+      this.#terminal.print(style.dim(safe`-- you finished sending; still receiving from ${label}`));
+    }
+    this.#showPrompt();
+  }
+
+  /** Stops following the input queue. */
+  [Symbol.dispose](): void {
+    this.#unsubscribe();
+  }
+
+  /** Prints each line of `bytes` (each ending in `\n`) as a message from `who`. */
+  #printLines(who: SafeText, bytes: Uint8Array): void {
+    const lines = this.#decoder.decode(bytes).split("\n");
+    lines.pop();
+    this.#terminal.print(joinSafe(lines.map((line) => this.#message(who, line)), safe`\n`));
+  }
+
+  /** One message as shown: the time, who sent it, and its text made safe. */
+  #message(who: SafeText, text: string): SafeText {
+    const { style, timestamps, now = () => new Date() } = this.#look;
+    const time = timestamps ? safe`${style.dim(escapeControls(formatTime(now())))} ` : safe``;
+    return safe`${time}${who}: ${escapeControls(text)}`;
+  }
+
+  #showPrompt(): void {
+    const { style } = this.#look;
+    const label = this.#label;
+    let state: SafeText;
+    if (this.#peerFinished) state = style.dim(safe`${label} finished sending`);
+    else if (this.#duplex) state = style.peer(label);
+    else if (this.#myTurn) state = style.ok(safe`your turn`);
+    else state = style.warn(safe`waiting for ${label}`);
+    const queued = this.#input.queued;
+    const waiting = queued > 0 ? style.dim(escapeControls(`, ${queued} queued`)) : safe``;
+    this.#terminal.setPrompt(safe`[${state}${waiting}] > `);
+  }
+}
+
+/** `HH:MM:SS` in local time. */
+export function formatTime(date: Date): string {
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
+}

@@ -1,0 +1,19 @@
+/**
+ * What a program shows to the person at this end, whichever interface it
+ * uses: plain lines on stdout and stderr, or a terminal chat window.
+ *
+ * @module
+ */
+
+import type { SessionView } from "../session/view.ts";
+import type { StatusSink } from "./status_writer.ts";
+
+/** The user interface of a program. */
+export interface Ui {
+  /** Status lines: connected, left, errors. */
+  readonly status: StatusSink;
+  /** Creates the view of one session with `peerName`; dispose of it when the session ends. */
+  view(peerName: string): SessionView & Disposable;
+  /** Says what the program is doing while no session runs, such as waiting for a client. */
+  idle(text: string): void;
+}

@@ -1,0 +1,76 @@
+/**
+ * The standalone binaries built by `deno task compile`.
+ *
+ * Building needs a `denort` runtime: from `DENORT_BIN`, or cached by an
+ * earlier `deno compile` that could download it. Where neither exists the
+ * conversation test is skipped and says so in its name.
+ */
+
+import assert from "node:assert/strict";
+import { compileFlags, ROOT, spawnProgram, WAIT_MS } from "../support/process.ts";
+
+/** Where a `denort` for this deno can be found, or why none can. */
+function findRuntime(): { path: string } | { missing: string } {
+  const fromEnv = Deno.env.get("DENORT_BIN");
+  if (fromEnv) {
+    return existsFile(fromEnv) ? { path: fromEnv } : { missing: `DENORT_BIN=${fromEnv} does not exist` };
+  }
+  const { stdout } = new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).outputSync();
+  const { denoDir } = JSON.parse(new TextDecoder().decode(stdout));
+  const cached = `${denoDir}/dl/release/v${Deno.version.deno}/denort-${Deno.build.target}.zip`;
+  return existsFile(cached)
+    ? { path: cached }
+    : { missing: "no denort runtime here; set DENORT_BIN=/path/to/denort to build offline" };
+}
+
+function existsFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("compiled binaries get network, file reading and PARLEY_SECRET, nothing else", () => {
+  for (const name of ["server", "client"] as const) {
+    assert.deepEqual(compileFlags(name), ["-N", "-R", "--allow-env=PARLEY_SECRET,PARLEY_DEBUG"]);
+  }
+});
+
+const runtime = findRuntime();
+
+Deno.test({
+  name: "compiled server and client hold a conversation" +
+    ("missing" in runtime ? ` (skipped: ${runtime.missing})` : ""),
+  ignore: "missing" in runtime,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "parley-build-" });
+    try {
+      for (const name of ["server", "client"] as const) {
+        const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+          args: ["compile", ...compileFlags(name), "-o", `${dir}/${name}`, `${ROOT}${name}.ts`],
+          stdout: "null",
+          signal: AbortSignal.timeout(6 * WAIT_MS),
+        }).output();
+        assert.equal(code, 0, new TextDecoder().decode(stderr));
+      }
+      await using server = spawnProgram("server", ["127.0.0.1", "0"], { executable: `${dir}/server` });
+      const { match } = await server.stderr.waitFor(/^listening on 127\.0\.0\.1:(\d+)$/);
+      await server.stderr.waitFor(new RegExp(`^connect with: ${dir}/client 127\\.0\\.0\\.1 ${match[1]}$`));
+      await using client = spawnProgram("client", ["127.0.0.1", match[1]], { executable: `${dir}/client` });
+      await client.write("from the compiled client\n");
+      await server.stdout.waitFor(/^from the compiled client$/);
+      await server.write("from the compiled server\n");
+      await client.stdout.waitFor(/^from the compiled server$/);
+      await client.closeStdin();
+      assert.equal((await client.exit()).code, 0);
+      assert.equal((await server.exit()).code, 0);
+
+      await using version = spawnProgram("client", ["--version"], { executable: `${dir}/client` });
+      assert.equal((await version.exit()).code, 0);
+      assert.match(version.stdout.text, /^client \(parley\) \d+\.\d+\.\d+$/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,225 @@
+/**
+ * The programs on a real terminal, driven through tmux: line editing and
+ * history, messages arriving while typing, labels and colours, escape
+ * sequences from the peer, and leaving with Ctrl+C.
+ */
+
+import assert from "node:assert/strict";
+import { writeAll } from "../../lib/io/buffered_writer.ts";
+import { LineReader } from "../../lib/wire/line_reader.ts";
+import { compileFlags, type ProgramName, ROOT } from "../support/process.ts";
+import { haveTmux, Tmux } from "../support/tmux.ts";
+
+const encoder = new TextEncoder();
+const skip = haveTmux() ? "" : " (skipped: tmux is not installed; .ci/run installs it)";
+
+function terminalTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name: name + skip, ignore: skip !== "", fn });
+}
+
+/** The command line of a program, as the tests run it everywhere. */
+function command(name: ProgramName, args: string[]): string[] {
+  return [Deno.execPath(), "run", ...compileFlags(name), "--no-prompt", `${ROOT}${name}.ts`, ...args];
+}
+
+/** A raw TCP peer on loopback that a client in tmux connects to. */
+async function clientWithPeer(
+  tmux: Tmux,
+  args: string[] = [],
+  env: Record<string, string> = { NO_COLOR: "1" },
+  width?: number,
+) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  await tmux.start("client", command("client", ["127.0.0.1", String(port), ...args]), { env, width });
+  const conn = await listener.accept();
+  listener.close();
+  const reader = new LineReader(conn, { maxLineBytes: 1024 });
+  return {
+    port,
+    conn,
+    reader,
+    send: (text: string) => writeAll(conn, encoder.encode(text)),
+    [Symbol.dispose]: () => conn.close(),
+  };
+}
+
+for (const mode of ["alternating", "duplex"] as const) {
+  terminalTest(`${mode}: a message arriving while typing goes above; the typed line and cursor stay`, async () => {
+    await using tmux = new Tmux();
+    using peer = await clientWithPeer(tmux, mode === "duplex" ? ["--duplex"] : []);
+    await tmux.waitFor("client", /\] >$/);
+    await tmux.type("client", "half typed");
+    await tmux.keys("client", "Left", "Left");
+    await tmux.waitFor("client", /> half typed$/);
+    const before = await tmux.cursor("client");
+
+    await peer.send("incoming one\nincoming two\n");
+    // Both messages above, and the typed line redrawn below them.
+    await tmux.waitFor("client", [
+      new RegExp(`^127\\.0\\.0\\.1:${peer.port}: incoming one$`),
+      new RegExp(`^127\\.0\\.0\\.1:${peer.port}: incoming two$`),
+      /^\[.*\] > half typed$/,
+    ]);
+    assert.deepEqual(await tmux.cursor("client"), { x: before.x, y: before.y + 2 });
+
+    // The line is sent whole, wherever the cursor was.
+    await tmux.keys("client", "Enter");
+    assert.equal(await peer.reader.readLine(), "half typed");
+    await tmux.waitFor("client", /^you: half typed$/);
+  });
+}
+
+terminalTest("a long input line that wraps stays intact when a message arrives", async () => {
+  await using tmux = new Tmux();
+  using peer = await clientWithPeer(tmux, ["--duplex"], { NO_COLOR: "1" }, 40);
+  await tmux.waitFor("client", /\] >$/);
+  const long = Array.from({ length: 12 }, (_, i) => `word${i}`).join(" ");
+  await tmux.type("client", long);
+  await tmux.waitFor("client", /word11$/);
+  await peer.send("a message\n");
+  // The input spans several rows of the 40-column terminal; it is still whole, below the message.
+  const escape = (text: string) => text.replace(/[.[\]]/g, "\\$&");
+  await tmux.waitFor("client", [
+    new RegExp(`^${escape(`127.0.0.1:${peer.port}: a message`)}$`),
+    new RegExp(`^${escape(`[127.0.0.1:${peer.port}] > ${long}`)}$`),
+  ]);
+  await tmux.keys("client", "Enter");
+  assert.equal(await peer.reader.readLine(), long);
+});
+
+terminalTest("line editing and history: arrows, Home/End, Ctrl+A/E/W/U, up and down", async () => {
+  await using tmux = new Tmux();
+  using peer = await clientWithPeer(tmux);
+  await tmux.waitFor("client", /your turn\] >$/);
+  await tmux.type("client", "first message");
+  await tmux.keys("client", "Enter");
+  assert.equal(await peer.reader.readLine(), "first message");
+  await peer.send("reply\n");
+  await tmux.waitFor("client", /your turn\] >$/);
+  await tmux.keys("client", "Up");
+  await tmux.waitFor("client", /your turn\] > first message$/);
+  await tmux.keys("client", "Down");
+  await tmux.waitFor("client", /your turn\] >$/);
+  // Editing keys: Ctrl+A, Ctrl+E, Ctrl+W, Ctrl+U.
+  await tmux.type("client", "draft");
+  await tmux.keys("client", "C-a");
+  await tmux.type("client", "my ");
+  await tmux.keys("client", "C-e");
+  await tmux.type("client", " two");
+  await tmux.waitFor("client", /> my draft two$/);
+  await tmux.keys("client", "C-w");
+  await tmux.waitFor("client", /> my draft$/);
+  await tmux.keys("client", "C-u");
+  // Home and End, and arrows within the line.
+  await tmux.type("client", "middle");
+  await tmux.keys("client", "Home");
+  await tmux.type("client", "<");
+  await tmux.keys("client", "End");
+  await tmux.type("client", ">");
+  await tmux.keys("client", "Left", "Left", "Right");
+  await tmux.type("client", "!");
+  await tmux.keys("client", "Enter");
+  assert.equal(await peer.reader.readLine(), "<middle!>");
+});
+
+terminalTest("the prompt tells whose turn it is and how many lines wait; a paste sends each line", async () => {
+  await using tmux = new Tmux();
+  using peer = await clientWithPeer(tmux);
+  await tmux.waitFor("client", /^\[your turn\] >$/);
+  await tmux.paste("client", "one\ntwo\nthree\n");
+  assert.equal(await peer.reader.readLine(), "one");
+  await tmux.waitFor("client", new RegExp(`^\\[waiting for 127\\.0\\.0\\.1:${peer.port}, 2 queued\\] >$`));
+  await peer.send("ok\n");
+  assert.equal(await peer.reader.readLine(), "two");
+  await peer.send("ok\n");
+  assert.equal(await peer.reader.readLine(), "three");
+  await tmux.waitFor("client", new RegExp(`^\\[waiting for 127\\.0\\.0\\.1:${peer.port}\\] >$`));
+  await peer.send("your go\n");
+  const screen = await tmux.waitFor("client", /^\[your turn\] >$/);
+  assert.deepEqual(screen.filter((row) => row.startsWith("you: ")), ["you: one", "you: two", "you: three"]);
+});
+
+terminalTest("--name and --timestamps label each message; colours unless NO_COLOR is set", async () => {
+  for (const noColor of [false, true]) {
+    await using tmux = new Tmux();
+    using peer = await clientWithPeer(
+      tmux,
+      ["--name", "alice", "--timestamps"],
+      noColor ? { NO_COLOR: "1" } : {},
+    );
+    await tmux.waitFor("client", /your turn/);
+    await tmux.type("client", "hi alice");
+    await tmux.keys("client", "Enter");
+    assert.equal(await peer.reader.readLine(), "hi alice");
+    await peer.send("hi there\n");
+    const screen = await tmux.waitFor("client", /^\d\d:\d\d:\d\d alice: hi there$/);
+    assert.ok(screen.some((row) => /^\d\d:\d\d:\d\d you: hi alice$/.test(row)), screen.join("\n"));
+    const coloured = (await tmux.screen("client", { escapes: true })).join("\n");
+    // deno-lint-ignore no-control-regex
+    assert.equal(/\x1b\[[0-9;]*3[0-9]m/.test(coloured), !noColor, coloured);
+  }
+});
+
+terminalTest("no escape sequence from the peer reaches the screen", async () => {
+  await using tmux = new Tmux();
+  using peer = await clientWithPeer(tmux, ["--duplex"]);
+  await tmux.waitFor("client", /^connected to /);
+  const title = await tmux.format("client", "#{pane_title}");
+  await peer.send(
+    "\x1b]0;PWNED\x07\x1b[2J\x1b[H\x1b[31mred\x1b]8;;http://evil.example\x07link\x1b]8;;\x07 \u009b1A \x1b[?1049h\n",
+  );
+  const screen = await tmux.waitFor("client", /\^\[\[31mred/);
+  assert.ok(
+    screen.join("").includes(
+      "^[]0;PWNED^G^[[2J^[[H^[[31mred^[]8;;http://evil.example^Glink^[]8;;^G <U+009B>1A ^[[?1049h",
+    ),
+    screen.join("\n"),
+  );
+  assert.ok(screen.some((row) => row.startsWith("connected to ")), "the screen was cleared");
+  assert.equal(await tmux.format("client", "#{pane_title}"), title);
+  assert.equal(await tmux.format("client", "#{alternate_on}"), "0");
+  const raw = (await tmux.screen("client", { escapes: true })).join("\n");
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(raw, /\x1b\[[0-9;]*3[0-9]m/);
+});
+
+terminalTest("Ctrl+C leaves cleanly: exit 0, no stack trace, the terminal works as before", async () => {
+  await using tmux = new Tmux();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  await tmux.start("shell", ["bash", "--norc", "--noprofile"], { env: { PS1: "$ ", NO_COLOR: "1" } });
+  await tmux.waitFor("shell", /^\$$/);
+  await tmux.type("shell", command("client", ["127.0.0.1", String(port)]).join(" "));
+  await tmux.keys("shell", "Enter");
+  using conn = await listener.accept();
+  listener.close();
+  await tmux.waitFor("shell", /^\[your turn\] >$/);
+  await tmux.type("shell", "typed but not sent");
+  await tmux.keys("shell", "C-c");
+  await tmux.waitFor("shell", /^interrupted: left 127\.0\.0\.1:\d+$/);
+  assert.equal(await new LineReader(conn, { maxLineBytes: 100 }).readLine(), null);
+  await tmux.type("shell", `echo "exit=$?"; stty -a | grep -oE '(^| )-?(icanon|echo)( |$)' | tr -d ' \\n'; echo`);
+  await tmux.keys("shell", "Enter");
+  const screen = await tmux.waitFor("shell", /^icanonecho$/);
+  assert.ok(screen.includes("exit=0"), screen.join("\n"));
+  assert.ok(!screen.some((row) => /^\s+at /.test(row)), screen.join("\n"));
+});
+
+terminalTest("the server on a terminal waits for a client, then chats", async () => {
+  await using tmux = new Tmux();
+  await tmux.start("server", command("server", ["127.0.0.1", "0"]), { env: { NO_COLOR: "1" } });
+  const [, port] = (await tmux.waitFor("server", /^listening on /)).join("\n").match(/listening on \S+:(\d+)/)!;
+  await tmux.waitFor("server", new RegExp(`^\\[waiting for a client on 127\\.0\\.0\\.1:${port}\\] >$`));
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+  const reader = new LineReader(conn, { maxLineBytes: 100 });
+  await writeAll(conn, encoder.encode("hello server\n"));
+  await tmux.waitFor("server", /^127\.0\.0\.1:\d+: hello server$/);
+  await tmux.waitFor("server", /^\[your turn\] >$/);
+  await tmux.type("server", "hello client");
+  await tmux.keys("server", "Enter");
+  assert.equal(await reader.readLine(), "hello client");
+  conn.close();
+  await tmux.waitFor("server", /^127\.0\.0\.1:\d+ left$/);
+  assert.equal(await tmux.exitStatus("server"), 0);
+});

@@ -1,0 +1,116 @@
+/**
+ * The SIMD line scanner: built from its source, and in agreement with a
+ * plain byte-by-byte reference for every class, input and place in its
+ * buffer.
+ */
+
+import fc from "fast-check";
+import assert from "node:assert/strict";
+import { ByteClass } from "../../lib/wire/byte_class.ts";
+import { type LineScan, ScanBuffer } from "../../lib/wire/scan_buffer.ts";
+import { PLAIN_SCAN_WASM_BASE64 } from "../../lib/wire/plain_scan_wasm.ts";
+import { compileWat, generatedModule, WAT_PATH } from "../../tools/build_wasm.ts";
+
+Deno.test("the scanner in lib/plain_scan_wasm.ts is built from lib/plain_scan.wat", async () => {
+  const built = await compileWat(WAT_PATH);
+  assert.equal(
+    btoa(String.fromCharCode(...built)),
+    PLAIN_SCAN_WASM_BASE64,
+    "lib/plain_scan_wasm.ts is stale: run deno task build:wasm",
+  );
+  assert.ok(generatedModule(built).includes("Do not edit"));
+});
+
+/** The same scan, one byte at a time. */
+function reference(accept: (byte: number) => boolean, bytes: Uint8Array): LineScan {
+  let end = 0;
+  let lines = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x0a) {
+      lines++;
+      end = i + 1;
+    } else if (!accept(bytes[i])) {
+      return { end, lines, stopped: true };
+    }
+  }
+  return { end, lines, stopped: false };
+}
+
+const classes: [string, (byte: number) => boolean][] = [
+  ["printable ASCII and tab", (byte) => (byte >= 0x20 && byte <= 0x7e) || byte === 0x09],
+  ["ASCII but CR", (byte) => byte < 0x80 && byte !== 0x0d],
+  ["two letters", (byte) => byte === 0x61 || byte === 0x62],
+  ["nothing", () => false],
+  ["everything", () => true],
+];
+
+Deno.test("property: the scanner agrees with a byte-by-byte scan, for every class, length and offset", () => {
+  // One buffer for every class: the scan loads each class's tables as needed.
+  const buffer = new ScanBuffer(400);
+  const byteClasses = classes.map(([name, accept]) => [name, accept, ByteClass.of(accept)] as const);
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...byteClasses),
+      fc.nat(90),
+      fc.array(fc.oneof(fc.constantFrom(0x0a, 0x61, 0x62, 0x20, 0x09, 0x0d), fc.integer({ min: 0, max: 255 })), {
+        maxLength: 300,
+      }),
+      ([name, accept, byteClass], from, values) => {
+        const bytes = new Uint8Array(values);
+        // Whatever lies around the range must not count.
+        buffer.bytes.fill(0x0a);
+        buffer.bytes.set(bytes, from);
+        assert.deepEqual(buffer.scanLines(byteClass, from, from + bytes.length), reference(accept, bytes), name);
+      },
+    ),
+    { numRuns: 1500 },
+  );
+});
+
+Deno.test("the scanner counts lines across many 64-byte steps and stops at the right byte", () => {
+  const plain = ByteClass.of((byte) => byte >= 0x20 && byte <= 0x7e);
+  const line = new TextEncoder().encode("a line of thirty-one characters\n");
+  const size = 256 * 1024;
+  const buffer = new ScanBuffer(size);
+  for (let i = 0; i + line.length <= size; i += line.length) buffer.bytes.set(line, i);
+  const lines = Math.floor(size / line.length);
+  // More than 63 steps of 64 bytes, where the counters are added up, and
+  // more than one page of memory.
+  assert.deepEqual(buffer.scanLines(plain, 0, size), { end: lines * line.length, lines, stopped: false });
+  // A bad byte far in: everything before it counts.
+  buffer.bytes[200_000] = 0x1b;
+  const lineOf = Math.floor(200_000 / line.length);
+  assert.deepEqual(buffer.scanLines(plain, 0, size), { end: lineOf * line.length, lines: lineOf, stopped: true });
+  // From an offset: lines are counted and ends given from there.
+  const from = 10 * line.length;
+  assert.deepEqual(buffer.scanLines(plain, from, 200_000), {
+    end: lineOf * line.length - from,
+    lines: lineOf - 10,
+    stopped: false,
+  });
+  assert.throws(() => buffer.scanLines(plain, 0, size + 1), RangeError);
+  assert.throws(() => buffer.scanLines(plain, 5, 4), RangeError);
+});
+
+Deno.test("a buffer's bytes stay usable: reading into them and scanning in place", async () => {
+  const buffer = new ScanBuffer(64);
+  const letters = ByteClass.of((byte) => byte >= 0x61 && byte <= 0x7a);
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, "abc\ndef\nGH\n");
+    using handle = await Deno.open(file);
+    const n = await handle.read(buffer.bytes);
+    assert.equal(n, 11);
+    assert.deepEqual(buffer.scanLines(letters, 0, n!), { end: 8, lines: 2, stopped: true });
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("a class the scanner cannot describe is refused", () => {
+  // Each high nibble gets a different low-nibble row: sixteen shapes.
+  assert.throws(() => ByteClass.of((byte) => (byte & 15) === byte >> 4), RangeError);
+  assert.ok(ByteClass.of((byte) => (byte & 15) === byte >> 4 && byte < 0x80));
+  assert.ok(ByteClass.of((byte) => byte === 0x41).has(0x41));
+  assert.equal(ByteClass.of(() => true).has(0x0a), false);
+});
