@@ -9,11 +9,10 @@
  * @module
  */
 
+import { ProtocolError } from "../io/errors.ts";
 import type { Reader } from "../io/types.ts";
 import type { ByteClass } from "./byte_class.ts";
-import { ProtocolError } from "../io/errors.ts";
-
-import { ScanBuffer } from "./scan_buffer.ts";
+import { type LineScanner, ScanBuffer } from "./scan_buffer.ts";
 
 /** Options for {@linkcode LineReader}. */
 export interface LineReaderOptions {
@@ -73,7 +72,7 @@ export class LineTooLongError extends ProtocolError {
 export class LineReader {
   #source: Reader;
   #maxLineBytes: number;
-  #scanBuffer: ScanBuffer;
+  #scanBuffer: LineScanner;
   #buf: Uint8Array;
   /** Unconsumed bytes are `#buf[#start, #end)`. */
   #start = 0;

@@ -1,6 +1,6 @@
-// Generated from lib/plain_scan.wat by `deno task build:wasm`. Do not edit.
+// Generated from lib/wire/plain_scan.wat by `deno task build:wasm`. Do not edit.
 
-/** The compiled scanner of lib/plain_scan.wat, base64-encoded. */
+/** The compiled scanner of lib/wire/plain_scan.wat, base64-encoded. */
 export const PLAIN_SCAN_WASM_BASE64: string =
   "AGFzbQEAAAABGARgA3t7ewF7YAF7AXtgAXsBf2ACf38BfwMGBQAAAQIDBQMBAAEGBgF/AUEACwcZAwZtZW1vcnkCAAVsaW5lcwMA" +
   "BHNjYW4ABAqUBQU/ACABIAD9DA8PDw8PDw8PDw8PDw8PDw/9Tv2AAiACIABBBP2NAf0MDw8PDw8PDw8PDw8PDw8PD/1O/YAC/U4L" +

@@ -1,10 +1,21 @@
 /**
- * A buffer that lives in WebAssembly memory, so that the SIMD scanner of
- * `plain_scan.wat` looks at its bytes where they were read, without a copy.
+ * Line scanning behind one small interface, {@linkcode LineScanner}: a byte
+ * buffer that finds the run of complete lines made only of a
+ * {@linkcode ByteClass} at the start of a range. That is the fast path for
+ * bulk traffic: JavaScript looking at every byte was most of the cost of
+ * moving a large file.
  *
- * Finding the run of complete lines made only of a {@linkcode ByteClass} is
- * the fast path for bulk traffic: JavaScript looking at every byte was most
- * of the cost of moving a large file.
+ * Two implementations, side by side:
+ *
+ * - {@linkcode ReferenceScanBuffer}, plain JavaScript, one byte at a time:
+ *   the documented meaning of a scan. Read it to know what a scan returns.
+ * - {@linkcode ScanBuffer}, the one parley uses: its buffer lives in
+ *   WebAssembly memory, where the SIMD scanner of `plain_scan.wat` (built
+ *   into `plain_scan_wasm.ts` by `deno task build:wasm`) looks at the bytes
+ *   where they were read, sixteen at a time, without a copy. It must return
+ *   exactly what the reference returns; tests/wire/scan_buffer_test.ts checks
+ *   that for every class, input and place in the buffer, and
+ *   docs/performance.md gives what it gains.
  *
  * @module
  */
@@ -28,6 +39,56 @@ export interface LineScan {
   stopped: boolean;
 }
 
+/** A byte buffer that scans itself for runs of plain lines. */
+export interface LineScanner {
+  /** The buffer: read into it as into any `Uint8Array`; the view stays valid for the scanner's life. */
+  readonly bytes: Uint8Array;
+  /**
+   * Finds the run of complete lines, each of bytes in `plain` and ending in
+   * `\n`, at the start of `bytes[from, to)`.
+   *
+   * @throws {RangeError} when the range is not inside the buffer.
+   */
+  scanLines(plain: ByteClass, from: number, to: number): LineScan;
+}
+
+/**
+ * The meaning of a scan, in plain JavaScript: walks the range one byte at a
+ * time, counting lines, until a byte outside `plain` (other than `\n`).
+ */
+export class ReferenceScanBuffer implements LineScanner {
+  /** The buffer. */
+  readonly bytes: Uint8Array;
+
+  /** Creates a buffer of `size` bytes. */
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+  }
+
+  /** Finds the run of complete plain lines at the start of `bytes[from, to)`. */
+  scanLines(plain: ByteClass, from: number, to: number): LineScan {
+    checkRange(from, to, this.bytes.length);
+    let end = 0;
+    let lines = 0;
+    for (let i = from; i < to; i++) {
+      const byte = this.bytes[i];
+      if (byte === LF) {
+        lines++;
+        end = i + 1 - from;
+      } else if (!plain.has(byte)) {
+        return { end, lines, stopped: true };
+      }
+    }
+    return { end, lines, stopped: false };
+  }
+}
+
+function checkRange(from: number, to: number, length: number): void {
+  if (!(0 <= from && from <= to && to <= length)) {
+    throw new RangeError(`cannot scan [${from}, ${to}) of a ${length}-byte buffer`);
+  }
+}
+
 interface ScannerExports {
   memory: WebAssembly.Memory;
   scan(block: number, length: number): number;
@@ -43,10 +104,10 @@ function scannerModule(): WebAssembly.Module {
 }
 
 /**
- * A fixed-size byte buffer with its own scanner. Read into {@linkcode bytes}
- * as into any `Uint8Array`; the view stays valid for the buffer's life.
+ * A fixed-size byte buffer in WebAssembly memory, scanned by SIMD: the same
+ * results as {@linkcode ReferenceScanBuffer}, many times faster.
  */
-export class ScanBuffer {
+export class ScanBuffer implements LineScanner {
   /** The buffer. */
   readonly bytes: Uint8Array;
   #scanner: ScannerExports;
@@ -69,9 +130,7 @@ export class ScanBuffer {
    * `\n`, at the start of `bytes[from, to)`.
    */
   scanLines(plain: ByteClass, from: number, to: number): LineScan {
-    if (!(0 <= from && from <= to && to <= this.bytes.length)) {
-      throw new RangeError(`cannot scan [${from}, ${to}) of a ${this.bytes.length}-byte buffer`);
-    }
+    checkRange(from, to, this.bytes.length);
     if (this.#loaded !== plain) {
       this.#memory.set(plain.scannerTables, TABLES_OFFSET);
       this.#loaded = plain;
