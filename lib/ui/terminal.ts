@@ -3,20 +3,18 @@
  * editing and history at the bottom, and messages printed above it without
  * disturbing what is being typed.
  *
- * Typed lines are handed out as bytes (a {@linkcode Reader}) so that they
- * join the same input queue as piped input. Ctrl+C is reported to a handler;
- * Ctrl+D on an empty line ends the input.
+ * Typed lines go straight into the input queue, whole (the terminal is its
+ * {@linkcode LineSource}). Ctrl+C is reported to a handler; Ctrl+D on an
+ * empty line ends the input.
  *
  * @module
  */
 
-import type { Reader } from "../io/types.ts";
 import * as readline from "node:readline";
 import type { ReadStream, WriteStream } from "node:tty";
+import type { LineSource } from "../session/input_queue.ts";
 import { displayPosition } from "./display_width.ts";
-
 import { PacedInput } from "./paced_input.ts";
-
 import type { SafeText } from "./render.ts";
 import { stripStyle } from "./style.ts";
 
@@ -34,17 +32,18 @@ const HISTORY_SIZE = 1000;
 const TAB_SIZE = 8;
 
 /** An input line at the bottom of the terminal, and output above it. */
-export class Terminal implements Reader {
+export class Terminal implements LineSource {
   #rl: readline.Interface;
   #input: PacedInput;
   #output: WriteStream;
   #prompt = "";
-  #typed: Uint8Array[] = [];
+  /** Lines typed and not yet taken; the head moves instead of shifting. */
+  #typed: string[] = [];
+  #head = 0;
   #waiter: PromiseWithResolvers<void> | undefined;
   #inputEnded = false;
   #closed = false;
   #onInterrupt: (() => void) | undefined;
-  #encoder = new TextEncoder();
 
   /** Takes over `streams`: raw mode, prompt, and line editing. */
   constructor(streams: TerminalStreams) {
@@ -100,19 +99,19 @@ export class Terminal implements Reader {
     this.#rl.prompt(true);
   }
 
-  /** Copies typed lines, each with `\n`, into `p`; `null` once input ended. */
-  async read(p: Uint8Array): Promise<number | null> {
-    while (this.#typed.length === 0) {
+  /** Resolves to the next typed line, without `\n`; `null` once the input ended. */
+  async nextLine(): Promise<string | null> {
+    while (this.#head === this.#typed.length) {
       if (this.#inputEnded) return null;
       this.#waiter = Promise.withResolvers();
       await this.#waiter.promise;
     }
-    const line = this.#typed[0];
-    const n = Math.min(p.length, line.length);
-    p.set(line.subarray(0, n));
-    if (n < line.length) this.#typed[0] = line.subarray(n);
-    else this.#typed.shift();
-    return n;
+    const line = this.#typed[this.#head++];
+    if (this.#head === this.#typed.length) {
+      this.#typed = [];
+      this.#head = 0;
+    }
+    return line;
   }
 
   /** Ends the input, as closing the terminal does. */
@@ -138,7 +137,7 @@ export class Terminal implements Reader {
     readline.moveCursor(this.#output, 0, -(rows + 1));
     readline.cursorTo(this.#output, 0);
     readline.clearScreenDown(this.#output);
-    this.#typed.push(this.#encoder.encode(line + "\n"));
+    this.#typed.push(line);
     this.#waiter?.resolve();
     this.#rl.prompt();
   }
