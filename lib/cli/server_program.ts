@@ -4,11 +4,6 @@
  * @module
  */
 
-import { Acceptor } from "../net/acceptor.ts";
-import { busyLine, DENIED_LINE } from "../wire/protocol.ts";
-import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "../net/address.ts";
-import { importSecret } from "../security/auth.ts";
-import { AccessList } from "../security/access_list.ts";
 import {
   describeIoError,
   ExitCode,
@@ -19,17 +14,22 @@ import {
   UsageError,
   WrongProtocolError,
 } from "../io/errors.ts";
+import { Acceptor } from "../net/acceptor.ts";
+import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "../net/address.ts";
+import { listen } from "../net/listen.ts";
+import { AccessList } from "../security/access_list.ts";
+import { importSecret } from "../security/auth.ts";
 import { FailureThrottle } from "../security/failure_throttle.ts";
 import { type ReadyConnection, readyServerSide, secureServerSide } from "../security/handshake.ts";
-import { listen } from "../net/listen.ts";
-import { LogLimiter } from "./log_limiter.ts";
-import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
-import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions } from "./options.ts";
-import { describeInternalError, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 import { loadSecret, SECRET_ENV } from "../security/secret.ts";
-import { runSession } from "../session.ts";
 import { describeKeyPairError, isSelfSigned, readPemFile } from "../security/tls.ts";
 import { TlsTerminator } from "../security/tls_terminator.ts";
+import { runSession } from "../session.ts";
+import { busyLine, DENIED_LINE } from "../wire/protocol.ts";
+import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
+import { LogLimiter } from "./log_limiter.ts";
+import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions } from "./options.ts";
+import { describeInternalError, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
 
 /** The server's options. */
 export interface ServerOptions extends CommonOptions {
@@ -135,9 +135,22 @@ export function clientCommand(host: string | undefined, port: number, hints: Cli
   if (hints.secretFromEnv) permissions.push(`--allow-env=${SECRET_ENV}`);
   const program = Deno.build.standalone
     ? Deno.execPath().replace(/server(\.exe)?$/, "client$1")
-    : `deno run ${permissions.join(" ")} ${decodeURIComponent(new URL("../../client.ts", import.meta.url).pathname)}`;
+    : `deno run ${permissions.join(" ")} ${clientScript()}`;
   const env = hints.secretFromEnv ? `${SECRET_ENV}=… ` : "";
   return `${env}${[program, ...args, target, port].join(" ")}`;
+}
+
+/**
+ * Where client.ts is, as a person types it: a path in the platform's own
+ * form when parley runs from local files, its URL when it runs from the web.
+ */
+export function clientScript(): string {
+  const dir = import.meta.dirname; // lib/cli, in the platform's form; undefined for a remote module
+  if (dir === undefined) return new URL("../../client.ts", import.meta.url).href;
+  const separator = Deno.build.os === "windows" ? "\\" : "/";
+  const parts = dir.split(separator);
+  parts.splice(-2, 2, "client.ts");
+  return parts.join(separator);
 }
 
 async function serve(options: ServerOptions, context: ProgramContext): Promise<number> {
