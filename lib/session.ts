@@ -18,11 +18,8 @@
  * @module
  */
 
-import type { Channel, Reader } from "./io/types.ts";
 import { BufferedWriter } from "./io/buffered_writer.ts";
-
 import { closeQuietly, resetAfterEnd } from "./io/channel.ts";
-
 import {
   ConnectionLostError,
   describeIoError,
@@ -31,13 +28,12 @@ import {
   ParleyError,
   ProtocolError,
 } from "./io/errors.ts";
-
+import type { Channel, Reader } from "./io/types.ts";
 import type { InputEvent, InputQueue } from "./session/input_queue.ts";
 import type { SessionMode, SessionNotice, SessionView } from "./session/view.ts";
 
 export type { SessionMode, SessionNotice, SessionView };
 import { BULK_BUFFER_BYTES, LineReader, LineTooLongError } from "./wire/line_reader.ts";
-
 import { deadline, pause, Timer } from "./io/time.ts";
 
 /** Options for {@linkcode runSession}. */

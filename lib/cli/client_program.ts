@@ -4,17 +4,17 @@
  * @module
  */
 
-import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "../net/address.ts";
-import { importSecret } from "../security/auth.ts";
-import { connect } from "../net/connect.ts";
 import { ExitCode, UsageError } from "../io/errors.ts";
+import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "../net/address.ts";
+import { connect } from "../net/connect.ts";
+import { importSecret } from "../security/auth.ts";
 import { readyClientSide } from "../security/handshake.ts";
+import { loadSecret } from "../security/secret.ts";
+import { readPemFile } from "../security/tls.ts";
+import { runSession } from "../session.ts";
 import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions, parseDuration } from "./options.ts";
 import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
-import { loadSecret } from "../security/secret.ts";
-import { runSession } from "../session.ts";
-import { readPemFile } from "../security/tls.ts";
 
 /** The client's options. */
 export interface ClientOptions extends CommonOptions {

@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { OptionSpecs } from "./command_line.ts";
 import { quote, UsageError } from "../io/errors.ts";
+import type { OptionSpecs } from "./command_line.ts";
 
 /** Default limit on a line's length: 64 KiB, as Redis caps an inline request. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;

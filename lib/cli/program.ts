@@ -8,25 +8,19 @@
  * @module
  */
 
-import type { Closer, Reader, TerminalAware, Writer } from "../io/types.ts";
 import { writeAll } from "../io/buffered_writer.ts";
-import { ExitCode, ParleyError, RefusedLinesError, UsageError } from "../io/errors.ts";
-
-import { InputQueue } from "../session/input_queue.ts";
-
-import type { CommonOptions } from "./options.ts";
 import { CloseableSource } from "../io/closeable_source.ts";
-
-import { PlainUi } from "../ui/plain_view.ts";
-
+import { ExitCode, ParleyError, RefusedLinesError, UsageError } from "../io/errors.ts";
+import { type Deadline, deadline } from "../io/time.ts";
+import type { Closer, Reader, TerminalAware, Writer } from "../io/types.ts";
 import type { SessionResult } from "../session.ts";
+import { InputQueue } from "../session/input_queue.ts";
+import { PlainUi } from "../ui/plain_view.ts";
 import { StatusWriter } from "../ui/status_writer.ts";
-
 import type { Terminal, TerminalStreams } from "../ui/terminal.ts";
 import type { Ui } from "../ui/ui.ts";
+import type { CommonOptions } from "./options.ts";
 import { VERSION } from "./version.ts";
-
-import { type Deadline, deadline } from "../io/time.ts";
 
 /** The process's standard streams, as `Deno.stdin`, `Deno.stdout`, `Deno.stderr`. */
 export interface StdStreams {

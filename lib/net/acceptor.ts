@@ -22,16 +22,16 @@
  * @module
  */
 
+import { writeAll } from "../io/buffered_writer.ts";
+import { closeQuietly } from "../io/channel.ts";
+import { describeIoError, isIoError, ParleyError } from "../io/errors.ts";
+import { deadline, type Sleep, sleep } from "../io/time.ts";
+import type { Channel } from "../io/types.ts";
 import { OVERLOADED_LINE, RATE_LINE } from "../wire/protocol.ts";
 import { formatNetAddr } from "./address.ts";
 import { Admission, sourceOf } from "./admission.ts";
-import { writeAll } from "../io/buffered_writer.ts";
-import { closeQuietly } from "../io/channel.ts";
-import type { Channel } from "../io/types.ts";
-import { describeIoError, isIoError, ParleyError } from "../io/errors.ts";
 import type { Listener } from "./listen.ts";
 import { RateLimit } from "./rate_limit.ts";
-import { deadline, type Sleep, sleep } from "../io/time.ts";
 
 /** Options for {@linkcode Acceptor}. */
 export interface AcceptorOptions<T> {
@@ -329,8 +329,8 @@ export class Acceptor<T extends { conn: Channel }> {
    * whose own read is still pending.
    */
   async #sendAndClose(conn: Channel, line: Uint8Array, drain: boolean, cut: Promise<void>): Promise<void> {
-    const deadline = sleep(this.#options.rejectMs ?? DEFAULT_REJECT_MS);
-    const timeUp = Promise.race([deadline.promise, cut]).then(() => null);
+    const limit = sleep(this.#options.rejectMs ?? DEFAULT_REJECT_MS);
+    const timeUp = Promise.race([limit.promise, cut]).then(() => null);
     const writing = writeAll(conn, line).then(() => true, () => false);
     let reading: Promise<number | null> = Promise.resolve(null);
     try {
@@ -347,7 +347,7 @@ export class Acceptor<T extends { conn: Channel }> {
     } catch (error) {
       if (!isIoError(error)) throw error;
     } finally {
-      deadline.cancel();
+      limit.cancel();
       closeQuietly(conn);
       await Promise.all([writing, reading]);
     }

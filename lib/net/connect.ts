@@ -4,9 +4,9 @@
  * @module
  */
 
-import { formatAddress } from "./address.ts";
-import { deadline } from "../io/time.ts";
 import { ConnectError, describeOsError, isIoError } from "../io/errors.ts";
+import { deadline } from "../io/time.ts";
+import { formatAddress } from "./address.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { formatAddress } from "./address.ts";
 import { describeOsError, ListenError } from "../io/errors.ts";
+import { formatAddress } from "./address.ts";
 
 /** A listener for TCP connections. */
 export type Listener = Deno.TcpListener;

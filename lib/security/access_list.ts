@@ -7,8 +7,8 @@
  * @module
  */
 
-import { type IpBytes, parseIp } from "../net/address.ts";
 import { quote, UsageError } from "../io/errors.ts";
+import { type IpBytes, parseIp } from "../net/address.ts";
 
 /** A range of addresses: a network and a prefix length. */
 export class Cidr {

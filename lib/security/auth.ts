@@ -19,11 +19,9 @@
  * @module
  */
 
-import type { Writer } from "../io/types.ts";
 import { writeAll } from "../io/buffered_writer.ts";
-
 import { ParleyError } from "../io/errors.ts";
-
+import type { Writer } from "../io/types.ts";
 import type { LineReader } from "../wire/line_reader.ts";
 import {
   AUTH_CHALLENGE,

@@ -9,16 +9,8 @@
  * @module
  */
 
-import type { Channel, Reader } from "../io/types.ts";
-
-import { formatNetAddr } from "../net/address.ts";
-
-import { authenticateClient, authenticateServer, AuthError, UnexpectedLineError } from "./auth.ts";
-
 import { writeAll } from "../io/buffered_writer.ts";
-
 import { closeQuietly } from "../io/channel.ts";
-
 import {
   BusyError,
   ConnectionLostError,
@@ -30,16 +22,10 @@ import {
   RefusedError,
   WrongProtocolError,
 } from "../io/errors.ts";
-
-import type { FailureThrottle } from "./failure_throttle.ts";
-import { LineReader, LineTooLongError } from "../wire/line_reader.ts";
 import { deadline, sleep } from "../io/time.ts";
-
-import { CheckedSource, PrefixedSource } from "../wire/source_adapters.ts";
-
-import { describeTlsError, looksLikeTls, TlsError, type TlsSide } from "./tls.ts";
-
-import type { TlsTerminator } from "./tls_terminator.ts";
+import type { Channel, Reader } from "../io/types.ts";
+import { formatNetAddr } from "../net/address.ts";
+import { LineReader, LineTooLongError } from "../wire/line_reader.ts";
 import {
   AUTH_PREFIX,
   BUSY_PREFIX,
@@ -50,6 +36,11 @@ import {
   RATE_PREFIX,
   TLS_SERVER_REPLY,
 } from "../wire/protocol.ts";
+import { CheckedSource, PrefixedSource } from "../wire/source_adapters.ts";
+import { authenticateClient, authenticateServer, AuthError, UnexpectedLineError } from "./auth.ts";
+import type { FailureThrottle } from "./failure_throttle.ts";
+import { describeTlsError, looksLikeTls, TlsError, type TlsSide } from "./tls.ts";
+import type { TlsTerminator } from "./tls_terminator.ts";
 
 /** A connection ready for a session. */
 export interface ReadyConnection {

@@ -20,14 +20,14 @@
  * @module
  */
 
-import { formatNetAddr } from "../net/address.ts";
 import { writeAll } from "../io/buffered_writer.ts";
 import { closeQuietly, resetAfterEnd } from "../io/channel.ts";
-import type { Channel } from "../io/types.ts";
 import { ConnectionLostError, describeIoError, WrongProtocolError } from "../io/errors.ts";
 import { sleep } from "../io/time.ts";
-import { type KeyPair, looksLikeTls } from "./tls.ts";
+import type { Channel } from "../io/types.ts";
+import { formatNetAddr } from "../net/address.ts";
 import { TLS_SERVER_REPLY } from "../wire/protocol.ts";
+import { type KeyPair, looksLikeTls } from "./tls.ts";
 
 /** How long a client may wait before its first byte; TLS clients send theirs at once. */
 const FIRST_BYTES_MS = 2000;

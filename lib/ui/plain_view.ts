@@ -5,14 +5,12 @@
  * @module
  */
 
-import type { Writer } from "../io/types.ts";
 import { BufferedWriter } from "../io/buffered_writer.ts";
 import { describeOsError, isIoError, OutputError } from "../io/errors.ts";
-
-import { escapeControls, isPlainAscii, PLAIN_TEXT } from "./render.ts";
-import type { ByteClass } from "../wire/byte_class.ts";
-
+import type { Writer } from "../io/types.ts";
 import type { SessionNotice, SessionView } from "../session/view.ts";
+import type { ByteClass } from "../wire/byte_class.ts";
+import { escapeControls, isPlainAscii, PLAIN_TEXT } from "./render.ts";
 import type { StatusWriter } from "./status_writer.ts";
 import type { Ui } from "./ui.ts";
 

@@ -11,10 +11,9 @@
  * @module
  */
 
-import type { Writer } from "../io/types.ts";
 import { writeAll } from "../io/buffered_writer.ts";
 import { isIoError } from "../io/errors.ts";
-
+import type { Writer } from "../io/types.ts";
 import { escapeControls, escapeLines } from "./render.ts";
 
 /** Somewhere status lines go. */

@@ -6,14 +6,14 @@
  * @module
  */
 
+import { pause } from "../io/time.ts";
 import type { InputQueue } from "../session/input_queue.ts";
-import { escapeControls, joinSafe, PLAIN_TEXT, safe, type SafeText } from "./render.ts";
-import type { ByteClass } from "../wire/byte_class.ts";
 import type { SessionMode, SessionNotice, SessionView } from "../session/view.ts";
+import type { ByteClass } from "../wire/byte_class.ts";
+import { escapeControls, joinSafe, PLAIN_TEXT, safe, type SafeText } from "./render.ts";
 import type { StatusSink } from "./status_writer.ts";
 import type { Style } from "./style.ts";
 import type { Terminal } from "./terminal.ts";
-import { pause } from "../io/time.ts";
 import type { Ui } from "./ui.ts";
 
 /** How messages are shown on the terminal. */
