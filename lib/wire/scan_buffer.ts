@@ -15,7 +15,7 @@
  *   where they were read, sixteen at a time, without a copy. It must return
  *   exactly what the reference returns; tests/wire/scan_buffer_test.ts checks
  *   that for every class, input and place in the buffer, and
- *   docs/performance.md gives what it gains.
+ *   docs/performance.md gives what it gains (3.2× end to end on bulk input).
  *
  * @module
  */
