@@ -3,8 +3,9 @@
  * short ones (`-p 80`, `-p80`, `-kV`), `--` to end options, and positional
  * arguments. Every mistake is a one-line {@linkcode UsageError}.
  *
- * (`node:util`'s `parseArgs` would do, but loading it costs about 10 ms at
+ * (`node:util`'s `parseArgs` would do, but loading it costs about 5 ms at
  * every start, and its errors would have to be re-worded.)
+ * Workaround for no upstream issue yet: see docs/design.md#option-parser and the canary in tests/workarounds_test.ts.
  *
  * @module
  */

@@ -17,10 +17,14 @@ export function closeQuietly(channel: Channel): void {
 }
 
 /**
- * How a stream that just ended really ended. Deno reports a connection reset
- * to `read` as a plain end of stream; while our side is still open, an empty
- * write tells the two apart: it succeeds after the peer's FIN and fails after
- * a reset. Resolves to that failure, or `undefined` after a plain end.
+ * How a stream that just ended really ended. A peer that closes with our
+ * bytes unread sends a FIN and then a reset (a Deno peer always does so), and
+ * `read` reports only the FIN: a plain end of stream. While our side is still
+ * open, an empty write tells the two apart: it succeeds after a FIN alone
+ * and fails after a reset. Resolves to that failure, or `undefined` after a
+ * plain end.
+ *
+ * Workaround for no upstream issue yet: see docs/design.md#reset-probe and the canary in tests/workarounds_test.ts.
  */
 export async function resetAfterEnd(channel: Pick<Channel, "write">): Promise<Error | undefined> {
   try {

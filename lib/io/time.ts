@@ -9,14 +9,15 @@
  * | a limit that starts again whenever something happens (idleness) | {@linkcode Timer} | yes, while armed |
  *
  * Why three mechanisms: since Deno 2.8 the global `setTimeout` is Node's,
- * and the first call in a process loads Node's timer machinery, about 6 ms,
- * a quarter of a bare start-up, paid by every client on its way to connect.
+ * and the first call in a process loads Node's timer machinery, about 4 ms
+ * of a 15 ms bare start-up, paid by every client on its way to connect.
  * {@linkcode deadline} uses V8's `Atomics.waitAsync` with a timeout, which
  * fires when the time is up and never holds the process open by itself;
  * {@linkcode pause} uses `AbortSignal.timeout`, which does not load Node's
  * timers either. {@linkcode sleep} and {@linkcode Timer} use `setTimeout`,
  * and are only reached once a session runs, where the cost no longer shows.
  * (docs/design.md records this workaround and the test that watches it.)
+ * Workaround for no upstream issue yet: see docs/design.md#deadlines and the canary in tests/workarounds_test.ts.
  *
  * @module
  */

@@ -17,6 +17,8 @@
  * Only the relay's own connections are taken by the private listener, so no
  * other local program can use it to get around the server's checks.
  *
+ * Workaround for no upstream issue yet: see docs/design.md#tls-relay and the canary in tests/workarounds_test.ts.
+ *
  * @module
  */
 
@@ -210,7 +212,7 @@ export class TlsTerminator {
       for (let n = await read(buffer); n !== null; n = await read(buffer)) {
         await write(buffer.subarray(0, n));
       }
-      // Deno reports a reset as the end of the stream: a reset is a failure of the client's.
+      // A reset after the client's FIN reads as the end of the stream: a reset is a failure of the client's.
       const reset = fromClient ? await resetAfterEnd(outer) : undefined;
       if (reset !== undefined) {
         client.failure ??= reset;
