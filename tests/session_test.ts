@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import type { Reader } from "../lib/io/types.ts";
 import { writeAll } from "../lib/io/buffered_writer.ts";
-
 import { ConnectionLostError, ProtocolError } from "../lib/io/errors.ts";
-
 import { InputQueue } from "../lib/session/input_queue.ts";
-
 import { LineReader } from "../lib/wire/line_reader.ts";
 import { PlainView } from "../lib/ui/plain_view.ts";
-
 import { runSession, type SessionOptions, type SessionResult } from "../lib/session.ts";
-
 import { StatusWriter } from "../lib/ui/status_writer.ts";
-
 import { ChunkSource, connectedPair, LOOPBACKS, MemorySink, NumberedLinesSource, PushSource } from "./support/net.ts";
+import { quietFor, waitFor, waitForSteady } from "./support/wait.ts";
 
 const encoder = new TextEncoder();
 
@@ -110,7 +105,7 @@ Deno.test("session leaves when interrupted and says how many lines were not sent
   const source = new PushSource();
   const server = startSide(pair.server, source, { speaksFirst: false, signal: controller.signal });
   source.push("one\ntwo\n");
-  while (server.input.queued < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  await waitFor(() => server.input.queued >= 2, { what: "both lines in the server's queue" });
   controller.abort();
   const peer = new LineReader(pair.client, { maxLineBytes: 100 });
   assert.equal(await peer.readLine(), null);
@@ -189,7 +184,8 @@ Deno.test("the idle limit does not run out while our own output holds the peer's
   const written: Uint8Array[] = [];
   const slowStdout = {
     async write(p: Uint8Array): Promise<number> {
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Only real time can outlast a timer: the idle limit (100 ms) would run out during this.
+      await quietFor(150, "a session that counted this wait as idleness would end with an idle timeout");
       written.push(p.slice());
       return p.length;
     },
@@ -283,8 +279,8 @@ Deno.test("duplex end of input closes only our direction: a reply sent after it 
     "question 2",
     null,
   ]);
-  // Well after the client's end of input, the answer goes back.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Well after the client's end of input, the answer goes back: no event marks "still listening".
+  await quietFor(200, "a client that stopped reading at its end of input would have closed by then");
   await writeAll(pair.server, encoder.encode("answer 1\nanswer 2\n"));
   pair.server.close();
   const result = await finish(client);
@@ -315,11 +311,8 @@ Deno.test("duplex sending waits for a slow reader: input is not read ahead witho
   const source = new NumberedLinesSource(4_000_000);
   const client = startSide(pair.client, source, { speaksFirst: true, mode: "duplex" });
   // The peer reads nothing for a while; the client must stop reading its input.
-  let before = -1;
-  while (before !== source.consumed) {
-    before = source.consumed;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitFor(() => client.input.queued > 0, { what: "the client to queue its input" });
+  await waitForSteady(() => source.consumed, { what: "the client to stop reading its input", quietMs: 200 });
   assert.ok(source.consumed < 16 * 1024 * 1024, `read ${source.consumed} bytes ahead of a reader that reads nothing`);
   assert.ok(client.input.queued > 0);
   // Now read it all: nothing was lost or reordered.
@@ -341,7 +334,7 @@ Deno.test("a duplex side and an alternating side can talk: each line gives the a
   const server = startSide(pair.server, new ChunkSource(["s1\ns2\ns3\n"]), { speaksFirst: false });
   for (const n of [1, 2, 3]) {
     source.push(`c${n}\n`);
-    while (lines(client.stdout).length < n) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor(() => lines(client.stdout).length >= n, { what: `the server's line s${n}` });
   }
   source.end();
   await Promise.all([finish(client), finish(server)]);

@@ -6,25 +6,16 @@
 
 import assert from "node:assert/strict";
 import { LogLimiter } from "../../lib/cli/log_limiter.ts";
+import { quietFor, waitFor } from "../support/wait.ts";
 
-/** A clock the test moves by hand. */
+/** A clock the test moves by hand, and which counts how often it is read. */
 class Clock {
   time = 1_000_000;
-  readonly now = (): number => this.time;
-}
-
-/** Resolves once `check` holds, or rejects after `ms`; leaves no timer behind. */
-async function until(check: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise<void>((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** Waits `ms` of real time. */
-function wait(ms: number): Promise<void> {
-  return new Promise<void>((resolve) => setTimeout(resolve, ms));
+  reads = 0;
+  readonly now = (): number => {
+    this.reads++;
+    return this.time;
+  };
 }
 
 Deno.test("log limiter shows at most perWindow lines per source in a window", () => {
@@ -80,11 +71,12 @@ Deno.test("log limiter's timer counts a quiet source's lines once its window is 
   limiter.log("a", "a1");
   limiter.log("a", "a2");
   limiter.log("a", "a3");
-  // The timer fires after 30 ms of real time, but by this clock the window is not over yet.
-  await wait(100);
+  // The timer fires after 30 ms of real time (it reads the clock then), but by this clock the window is not over yet.
+  const reads = clock.reads;
+  await waitFor(() => clock.reads > reads, { what: "the limiter's timer to fire and read the clock" });
   assert.deepEqual(lines, ["a1"]);
   clock.time += 30;
-  await until(() => lines.length > 1);
+  await waitFor(() => lines.length > 1, { what: "the count line" });
   assert.deepEqual(lines, ["a1", "(2 more lines about a not shown)"]);
   // The source was forgotten with its window: its next line starts a new one, with nothing to count.
   limiter.log("a", "a4");
@@ -102,11 +94,11 @@ Deno.test("log limiter's timer works in real time, and stops once nothing is lef
   limiter.log("x", "x1");
   limiter.log("x", "x2");
   limiter.log("y", "y1");
-  await until(() => lines.length > 2);
+  await waitFor(() => lines.length > 2, { what: "the count line" });
   assert.deepEqual(lines, ["x1", "y1", "(1 more line about x not shown)"]);
   // Nothing more to say: no repeated count, and no timer that goes on reading the clock.
   const reads = clockReads;
-  await wait(200);
+  await quietFor(200, "a timer left running would fire (and read the clock) every 40 ms");
   assert.equal(lines.length, 3);
   assert.equal(clockReads, reads);
 });
@@ -131,7 +123,7 @@ Deno.test("log limiter's disposal counts what is pending, and stops the timer", 
   ]);
   // No timer is left to say anything more (the sanitizer would also see one pending).
   clock.time += 1000;
-  await wait(100);
+  await quietFor(100, "a timer left running would fire within 30 ms and count again");
   assert.equal(lines.length, 5);
   limiter[Symbol.dispose]();
   assert.equal(lines.length, 5);

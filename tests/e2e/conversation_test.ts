@@ -93,11 +93,11 @@ Deno.test("Ctrl+C (SIGINT) on the client leaves cleanly and counts the lines not
   const { server, port } = await startServer(["127.0.0.1", "0"]);
   await using _server = server;
   await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
-  await client.write("one\n");
+  // One write of a few bytes reaches the client's stdin whole (a pipe keeps it in one piece, under
+  // PIPE_BUF), and one read takes it all: once the server has "one", the client holds the other two.
+  await client.write("one\ntwo\nthree\n");
   await server.stdout.waitFor(/^one$/);
   // The server has not replied, so these two wait in the client's queue.
-  await client.write("two\nthree\n");
-  await new Promise((resolve) => setTimeout(resolve, 1000));
   client.child.kill("SIGINT");
   assert.equal((await client.exit()).code, 0);
   assert.match(client.stderr.lines.at(-1)!, /^interrupted: left 127\.0\.0\.1:\d+; 2 lines not sent$/);

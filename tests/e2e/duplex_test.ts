@@ -8,6 +8,7 @@ import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { PLAIN_TEXT } from "../../lib/ui/render.ts";
 import { hasStackTrace, spawnProgram, startServer } from "../support/process.ts";
+import { waitForSteady } from "../support/wait.ts";
 
 const encoder = new TextEncoder();
 
@@ -67,11 +68,14 @@ Deno.test("a --duplex client facing a peer that does not read keeps its memory b
   // 128 MiB of input; the peer reads none of it for now.
   const block = encoder.encode(numberedText("x", 100_000));
   const rounds = Math.ceil((128 * 1024 * 1024) / block.length);
+  let fed = 0;
   const feeding = (async () => {
-    for (let i = 0; i < rounds; i++) await client.write(block);
+    for (let i = 0; i < rounds; i++, fed++) await client.write(block);
     await client.closeStdin();
   })();
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // The client stops taking its input once its queue and the connection are full (or, were it
+  // unbounded, once it has taken all 128 MiB): only then does its memory say whether it is bounded.
+  await waitForSteady(() => fed, { what: "the client to stop taking its input", quietMs: 500, timeoutMs: 30_000 });
   const rss = await rssKiB(client.child.pid);
   assert.ok(rss < 100 * 1024, `client uses ${rss} KiB while its peer reads nothing`);
   // Now read it all: every line arrives, in order.

@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
+import { portsOf, tcpEnd } from "../support/net.ts";
 import { assertExits, type RunningProgram, spawnProgram } from "../support/process.ts";
+import { quietFor, waitFor } from "../support/wait.ts";
 
 const encoder = new TextEncoder();
 const BEFORE = Array.from({ length: 50 }, (_, i) => `accepted line ${i}`);
@@ -65,9 +67,14 @@ Deno.test("fault: the peer ends its side, then resets a moment later: still a re
   await side.client.write("unread by the peer\n");
   await side.client.stdout.waitForCount(BEFORE.length);
   await side.peer.read(new Uint8Array(1));
-  // The client sees a clean end of stream first; the reset follows.
+  // The client sees a clean end of stream first; the reset follows as soon as the end has reached
+  // its side (which is then in CLOSE_WAIT, "08"), within the moment the client waits for a reset.
   await side.peer.closeWrite();
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  const { localPort, remotePort } = portsOf(side.peer);
+  await waitFor(async () => (await tcpEnd(remotePort, localPort))?.state === "08", {
+    what: "our end of stream to reach the client",
+    intervalMs: 2,
+  });
   side.peer.close();
   await assertExits(side.client, 1, /lost: connection reset by peer$/);
   assert.deepEqual(side.client.stdout.lines, BEFORE);
@@ -98,7 +105,7 @@ Deno.test("fault: the peer stalls: nothing happens until it speaks, or until --i
   {
     await using side = await clientAndPeer();
     await sendBefore(side.peer);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await quietFor(1500, "a client that gave up on a silent peer (a default idle limit) would end in this time");
     await writeAll(side.peer, encoder.encode("after a long pause\n"));
     await side.client.stdout.waitFor(/^after a long pause$/);
     side.peer.close();

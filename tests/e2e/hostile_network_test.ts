@@ -12,8 +12,9 @@
 import { AUTH_PREFIX, OVERLOADED_PREFIX } from "../../lib/wire/protocol.ts";
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
-
 import { WIND_DOWN_MS } from "../../lib/cli/program.ts";
+import { type PortPair, portsOf, tcpBacklog } from "../support/net.ts";
+import { quietFor, waitFor, waitForSteady } from "../support/wait.ts";
 import { haveOpenssl, makeCertificates, secretFile, type TestCertificates } from "../support/certs.ts";
 import { assertCleanExit, assertCleanOutput } from "../support/clean.ts";
 import {
@@ -28,7 +29,6 @@ import {
 import {
   collect,
   PARTIAL_CLIENT_HELLO,
-  pause as delay,
   resetSocket,
   rudeConnect,
   type RudeSocket,
@@ -46,14 +46,6 @@ const SECRET = secretFile("hostile network secret");
 /** The options that make a server use TLS with the test certificate. */
 function tlsServerArgs(c: TestCertificates): string[] {
   return ["--tls-cert", c.good.cert, "--tls-key", c.good.key];
-}
-
-/** Waits until `condition` holds, looking every 10 ms, but fails after `ms`. */
-async function until(condition: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  for (const end = performance.now() + ms; !condition();) {
-    if (performance.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await delay(10);
-  }
 }
 
 let exchanges = 0;
@@ -76,14 +68,18 @@ async function realExchange(server: RunningProgram, port: number, clientArgs: st
 
 /** Connects with TLS, finishes the handshake, and hands back the connection. */
 async function tlsConnect(port: number, c: TestCertificates): Promise<Deno.TlsConn> {
-  const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [Deno.readTextFileSync(c.ca)] });
+  const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [await Deno.readTextFile(c.ca)] });
   await conn.handshake();
   return conn;
 }
 
-/** True while `program` has not exited. */
+/** True when `program` has not exited, nor begun to, for a short while: a check that it did NOT end. */
 async function running(program: RunningProgram): Promise<boolean> {
-  return await Promise.race([program.child.status.then(() => false), delay(50).then(() => true)]);
+  let exited = false;
+  program.child.status.then(() => exited = true);
+  // No event marks "still running": an exit already under way shows within this time.
+  await quietFor(50, "a server that the connections above brought down would be seen exiting within this time");
+  return !exited;
 }
 
 function tlsTest(name: string, fn: (c: TestCertificates) => Promise<void>): void {
@@ -95,7 +91,7 @@ function tlsTest(name: string, fn: (c: TestCertificates) => Promise<void>): void
 tlsTest("a TLS client that resets at any stage never takes a -k server down", async (c) => {
   const { server, port } = await startServer(["127.0.0.1", "0", "-k", ...tlsServerArgs(c)]);
   await using _server = server;
-  const ca = Deno.readTextFileSync(c.ca);
+  const ca = await Deno.readTextFile(c.ca);
   // Before any byte: the connection may be gone before it is accepted, or it is dropped (never taken for a plain client).
   await resetSocket(await rudeConnect(port));
   await server.stderr.waitFor(/before it could be accepted$|^127\.0\.0\.1:\d+ dropped before the TLS handshake: /);
@@ -124,7 +120,7 @@ tlsTest("a TLS client that resets at any stage never takes a -k server down", as
 tlsTest("a TLS client that resets in a session ends a server without -k with one line, exit 1", async (c) => {
   const { server, port } = await startServer(["127.0.0.1", "0", ...tlsServerArgs(c)]);
   await using _server = server;
-  const { raw } = await rudeTlsConnect(port, Deno.readTextFileSync(c.ca), { send: "hi\n" });
+  const { raw } = await rudeTlsConnect(port, await Deno.readTextFile(c.ca), { send: "hi\n" });
   await server.stdout.waitFor(/^hi$/);
   await resetSocket(raw);
   await assertCleanExit(server, 1, /^server: Connection with 127\.0\.0\.1:\d+ lost: connection reset by peer$/);
@@ -160,7 +156,7 @@ for (const tls of [false, true]) {
       } else {
         const socket = await rudeConnect(port);
         const received = collect(socket);
-        await until(() => received.text.startsWith(AUTH_PREFIX), "the challenge");
+        await waitFor(() => received.text.startsWith(AUTH_PREFIX), { what: "the challenge" });
         await resetSocket(socket);
       }
     }
@@ -190,14 +186,20 @@ Deno.test("connections reset before they can be accepted each leave a line in th
   const before = server.stderr.lines.length;
   // Fewer than the log's share for one address in ten seconds (5), so that each must show.
   const attempts = 4;
+  const trace = /reset by its peer before it could be accepted$|^connected: 127\.0\.0\.1/;
+  let from = before;
   for (let i = 0; i < attempts; i++) {
     await resetSocket(await rudeConnect(port, { send: `gone ${i}\n` }));
-    await delay(100);
+    // Each attempt leaves its trace before the next is made; one accepted in time became a session,
+    // and the next waits for the server to be free again (a busy server would turn it away unlogged).
+    const { index, match } = await server.stderr.waitFor(trace, from);
+    from = index + 1;
+    if (match[0].startsWith("connected: ")) {
+      from = (await server.stderr.waitFor(/^waiting for the next client/, from)).index + 1;
+    }
   }
   await realExchange(server, port, []);
-  const traces = server.stderr.lines.slice(before).filter((line) =>
-    /reset by its peer before it could be accepted$|^connected: 127\.0\.0\.1/.test(line)
-  );
+  const traces = server.stderr.lines.slice(before).filter((line) => trace.test(line));
   // Each attempt left a trace, and the real client one more.
   assert.ok(traces.length >= attempts + 1, `traces:\n${server.stderr.text}`);
   assertCleanOutput(server);
@@ -224,7 +226,7 @@ Deno.test("an address that opens connection after connection gets them closed at
   try {
     await server.stderr.waitFor(/^127\.0\.0\.2:\d+ closed at once: its address opens too many connections/);
     // The burst got the challenge; the others nothing at all.
-    await until(() => received.filter((r) => r.text !== "").length >= 20, "the burst's challenges");
+    await waitFor(() => received.filter((r) => r.text !== "").length >= 20, { what: "the burst's challenges" });
     const challenged = received.filter((r) => r.text.startsWith(AUTH_PREFIX)).length;
     assert.ok(challenged >= 20 && challenged < 40, `${challenged} of 40 were challenged`);
     await realExchange(server, port, ["--secret-file", SECRET]);
@@ -238,7 +240,7 @@ tlsTest("a TLS client that sends the first byte of its ClientHello on its own is
   const { server, port } = await startServer(["127.0.0.1", "0", ...tlsServerArgs(c)]);
   await using _server = server;
   // Tools that dodge packet inspection split the ClientHello so; one byte cannot tell TLS from text.
-  const { raw } = await rudeTlsConnect(port, Deno.readTextFileSync(c.ca), { splitFirst: 1, send: "split hello\n" });
+  const { raw } = await rudeTlsConnect(port, await Deno.readTextFile(c.ca), { splitFirst: 1, send: "split hello\n" });
   try {
     await server.stdout.waitFor(/^split hello$/);
   } finally {
@@ -261,7 +263,7 @@ tlsTest("stalled TLS handshakes from several addresses never keep a real client 
     send: PARTIAL_CLIENT_HELLO,
     maxOpened: 3000,
   });
-  await until(() => crowd.opened >= 48, "48 stalled connections");
+  await waitFor(() => crowd.opened >= 48, { what: "48 stalled connections" });
   await server.stderr.waitFor(/dropped to make room: too many connections in handshake at once/);
   for (let i = 0; i < 3; i++) await realExchange(server, port, ["--tls", "--ca", c.ca]);
   // However many were dropped, the log holds a few lines per address and counts the rest.
@@ -273,7 +275,7 @@ Deno.test("challenges left unanswered from several addresses never keep a real c
   const { server, port } = await startServer(["127.0.0.1", "0", "-k", "--secret-file", SECRET]);
   await using _server = server;
   await using crowd = new StallingCrowd(port, { sources: ATTACKERS, perSource: 16, maxOpened: 3000 });
-  await until(() => crowd.opened >= 48, "48 stalled connections");
+  await waitFor(() => crowd.opened >= 48, { what: "48 stalled connections" });
   await server.stderr.waitFor(/dropped to make room/);
   for (let i = 0; i < 3; i++) await realExchange(server, port, ["--secret-file", SECRET]);
   assertCleanOutput(server);
@@ -284,7 +286,7 @@ Deno.test("a connection evicted from its handshake is told why, in a busy line",
   await using _server = server;
   const first = await rudeConnect(port, { from: "127.0.0.2" });
   const told = collect(first);
-  await until(() => told.text.startsWith(AUTH_PREFIX), "the challenge");
+  await waitFor(() => told.text.startsWith(AUTH_PREFIX), { what: "the challenge" });
   // Eight more from the same address: the ninth is over its share, and the oldest makes room.
   const others: RudeSocket[] = [];
   for (let i = 0; i < 8; i++) others.push(await rudeConnect(port, { from: "127.0.0.2" }));
@@ -310,6 +312,17 @@ function bulkInput(): Uint8Array {
   return bytes;
 }
 
+/**
+ * Waits until the program at the other end of our connection (`ports`, from
+ * our side, which reads nothing) can write no more: what it sent and we did
+ * not read stops growing.
+ */
+async function waitForBlockedWrite(ports: PortPair, who: string): Promise<void> {
+  const backlog = async () => (await tcpBacklog(ports)).toUs;
+  await waitFor(async () => await backlog() > 0, { what: `${who} to start sending` });
+  await waitForSteady(backlog, { what: `${who}'s writes to block on a peer that reads nothing`, quietMs: 300 });
+}
+
 /** Sends `signal` to `program` and checks that it exits 0 with the interrupt noted, well within the bound. */
 async function assertEndsOnSignal(program: RunningProgram, signal: Deno.Signal): Promise<void> {
   const sent = performance.now();
@@ -324,11 +337,11 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   Deno.test(`${signal} ends a duplex server whose peer never reads`, async () => {
     const { server, port } = await startServer(["127.0.0.1", "0", "--duplex"]);
     await using _server = server;
-    using _peer = await Deno.connect({ hostname: "127.0.0.1", port });
+    using peer = await Deno.connect({ hostname: "127.0.0.1", port });
     await server.stderr.waitFor(/^connected: /);
     const feeding = server.write(bulkInput()).catch(() => {});
     // The peer reads nothing: the socket fills, then the server's write blocks.
-    await delay(1000);
+    await waitForBlockedWrite(portsOf(peer), "the server");
     await assertEndsOnSignal(server, signal);
     assert.match(server.stderr.lines.at(-1)!, /lines? not sent$/);
     await server.closeStdin();
@@ -338,10 +351,10 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   Deno.test(`${signal} ends a duplex client whose server never reads`, async () => {
     using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     await using client = spawnProgram("client", ["127.0.0.1", String(listener.addr.port), "--duplex"]);
-    using _peer = await listener.accept();
+    using peer = await listener.accept();
     await client.stderr.waitFor(/^connected to /);
     const feeding = client.write(bulkInput()).catch(() => {});
-    await delay(1000);
+    await waitForBlockedWrite(portsOf(peer), "the client");
     await assertEndsOnSignal(client, signal);
     await client.closeStdin();
     await feeding;
@@ -366,7 +379,11 @@ Deno.test("SIGTERM ends a server whose standard output nobody reads while the pe
     const flooding = (async () => {
       for (let i = 0; i < 100; i++) await writeAll(peer, flood);
     })().catch(() => {});
-    await delay(1000);
+    // Once its stdout is full, the server stops reading the peer: the flood backs up in the connection.
+    await waitForSteady(async () => (await tcpBacklog(portsOf(peer))).toThem, {
+      what: "the server to stop reading the peer's flood",
+      quietMs: 300,
+    });
     const sent = performance.now();
     child.kill("SIGTERM");
     let timer: ReturnType<typeof setTimeout> | undefined;

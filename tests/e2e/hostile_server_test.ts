@@ -15,7 +15,6 @@
 import { AUTH_PREFIX, BUSY_PREFIX, MAX_AUTH_LINE_BYTES, RATE_LINE } from "../../lib/wire/protocol.ts";
 import fc from "fast-check";
 import assert from "node:assert/strict";
-
 import { authenticateClient, importSecret } from "../../lib/security/auth.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { assertCleanExit, assertCleanOutput } from "../support/clean.ts";
@@ -23,6 +22,7 @@ import { concatBytes, shownLines } from "../support/escaped.ts";
 import { spawnProgram, startServer, WAIT_MS } from "../support/process.ts";
 import { pause, rawConnect, RawListener, type RawSocket, within } from "../support/raw_peer.ts";
 import type { RunningProgram } from "../support/process.ts";
+import { waitFor } from "../support/wait.ts";
 
 const encoder = new TextEncoder();
 
@@ -327,20 +327,14 @@ Deno.test("property: a secret client survives a server that sends random bytes, 
 const CONNECT_SPACING_MS = 125;
 let lastConnect = 0;
 
-/** Waits until a new connection to the server keeps to {@linkcode CONNECT_SPACING_MS}. */
+/**
+ * Waits until a new connection to the server keeps to {@linkcode CONNECT_SPACING_MS}.
+ * A wait for time itself: the limit it keeps under is a rate, with no event to wait for.
+ */
 async function paced(): Promise<void> {
   const wait = lastConnect + CONNECT_SPACING_MS - Date.now();
   if (wait > 0) await pause(wait);
   lastConnect = Date.now();
-}
-
-/** Waits until `done` is true, polling, for at most `timeoutMs`. */
-async function waitUntil(done: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms`);
-    await pause(10);
-  }
 }
 
 /**
@@ -356,7 +350,7 @@ async function realExchange(server: RunningProgram, port: number, tag: string): 
     let exited = false;
     client.child.status.then(() => exited = true);
     await client.write(`ping ${tag}\n`);
-    await waitUntil(() => exited || server.stdout.lines.includes(`ping ${tag}`, from), `ping ${tag}`);
+    await waitFor(() => exited || server.stdout.lines.includes(`ping ${tag}`, from), { what: `ping ${tag}` });
     if (!server.stdout.lines.includes(`ping ${tag}`, from)) {
       // Turned away: the server had not yet seen the last peer go.
       await assertCleanExit(client, 1, /is busy with another session; try again later$/);

@@ -11,7 +11,6 @@ import {
 } from "../../lib/wire/protocol.ts";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { Acceptor, type AcceptorOptions } from "../../lib/net/acceptor.ts";
-
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { listen } from "../../lib/net/listen.ts";
 import { ListenError, ProtocolError } from "../../lib/io/errors.ts";

@@ -1,4 +1,5 @@
 import type { Reader, Writer } from "../../lib/io/types.ts";
+import { waitFor } from "./wait.ts";
 /**
  * Real loopback connections for tests, and small in-memory byte sources.
  *
@@ -173,16 +174,73 @@ export class NumberedLinesSource implements Reader {
 
 /** Waits until something listens on `port` (read from /proc/net, so as not to use up its one connection). */
 export async function waitListening(port: number, timeoutMs = 10_000): Promise<void> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  await waitFor(async () => {
     const { stdout } = await new Deno.Command("cat", { args: ["/proc/net/tcp", "/proc/net/tcp6"] }).output();
-    const listening = new TextDecoder().decode(stdout).split("\n").some((row) => {
+    return new TextDecoder().decode(stdout).split("\n").some((row) => {
       const fields = row.trim().split(/\s+/);
-      return fields[1]?.endsWith(hex.trim()) && fields[3] === "0A";
+      return fields[1]?.endsWith(hex) && fields[3] === "0A";
     });
-    if (listening) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  }, { what: `something to listen on port ${port}`, timeoutMs, intervalMs: 20 });
+}
+
+/** One end of a TCP connection on this host, as the kernel sees it (Linux: /proc/net/tcp and tcp6). */
+export interface TcpEnd {
+  /** The state as /proc/net writes it: "01" established, "05" FIN_WAIT2 (our FIN was taken), "08" CLOSE_WAIT (theirs came), … */
+  state: string;
+  /** Bytes written on this end and not yet acknowledged by the other. */
+  sendQueue: number;
+  /** Bytes received on this end and not yet read by its program. */
+  receiveQueue: number;
+}
+
+/** TCP states that are not one end of a live connection: TIME_WAIT, CLOSE, LISTEN. */
+const NOT_LIVE = new Set(["06", "07", "0A"]);
+
+/** Every live TCP connection end on this host, by `localPort>remotePort` (ports alone tell loopback connections apart). */
+async function liveTcpEnds(): Promise<Map<string, TcpEnd>> {
+  // Deno reads /proc/net only with every permission: cat reads it for us.
+  const { stdout } = await new Deno.Command("cat", { args: ["/proc/net/tcp", "/proc/net/tcp6"] }).output();
+  const ends = new Map<string, TcpEnd>();
+  for (const row of new TextDecoder().decode(stdout).split("\n")) {
+    const fields = row.trim().split(/\s+/);
+    if (fields.length < 5 || NOT_LIVE.has(fields[3]) || !fields[1].includes(":")) continue;
+    const [local, remote] = [fields[1], fields[2]].map((address) => parseInt(address.split(":").at(-1)!, 16));
+    const [sendQueue, receiveQueue] = fields[4].split(":").map((hex) => parseInt(hex, 16));
+    ends.set(`${local}>${remote}`, { state: fields[3], sendQueue, receiveQueue });
   }
-  throw new Error(`nothing listens on port ${port}`);
+  return ends;
+}
+
+/** The end of a live TCP connection on this host whose own port is `localPort` and whose peer's is `remotePort`. */
+export async function tcpEnd(localPort: number, remotePort: number): Promise<TcpEnd | undefined> {
+  return (await liveTcpEnds()).get(`${localPort}>${remotePort}`);
+}
+
+/** The ports of a connection's two ends, from this side. */
+export interface PortPair {
+  /** Our end's port. */
+  localPort: number;
+  /** The other end's port. */
+  remotePort: number;
+}
+
+/** The ports of `conn`, a Deno TCP connection. */
+export function portsOf(conn: Deno.Conn): PortPair {
+  return { localPort: (conn.localAddr as Deno.NetAddr).port, remotePort: (conn.remoteAddr as Deno.NetAddr).port };
+}
+
+/**
+ * Bytes in flight each way on a loopback connection (both ends on this
+ * host): `toUs`, written by the other end's program and not yet read by
+ * ours; `toThem`, the reverse. Throws when either end is not found.
+ */
+export async function tcpBacklog(ports: PortPair): Promise<{ toUs: number; toThem: number }> {
+  const ends = await liveTcpEnds();
+  const ours = ends.get(`${ports.localPort}>${ports.remotePort}`);
+  const theirs = ends.get(`${ports.remotePort}>${ports.localPort}`);
+  if (ours === undefined || theirs === undefined) {
+    throw new Error(`no live TCP connection between ports ${ports.localPort} and ${ports.remotePort}`);
+  }
+  return { toUs: theirs.sendQueue + ours.receiveQueue, toThem: ours.sendQueue + theirs.receiveQueue };
 }

@@ -20,9 +20,10 @@
 import type { Reader } from "../../lib/io/types.ts";
 import net from "node:net";
 import { Duplex } from "node:stream";
-
 import tls from "node:tls";
+import { tcpBacklog } from "./net.ts";
 import { WAIT_MS } from "./process.ts";
+import { waitFor } from "./wait.ts";
 
 /** Resolves after `ms`; always awaited to its end, so that no timer is left behind. */
 export function pause(ms: number): Promise<void> {
@@ -265,7 +266,8 @@ export interface RudeTls {
 export interface RudeTlsOptions extends RudeConnectOptions {
   /**
    * Send the ClientHello's first `splitFirst` bytes on their own, and the
-   * rest 200 ms later, as tools that dodge packet inspection do.
+   * rest once the server has read them, as tools that dodge packet
+   * inspection do.
    */
   splitFirst?: number;
 }
@@ -291,15 +293,25 @@ export async function rudeTlsConnect(port: number, ca: string, options: RudeTlsO
   return { tls: secure, raw };
 }
 
-/** A stream over `raw` whose first write goes out as its first `bytes` bytes, then, 200 ms later, the rest. */
+/**
+ * A stream over `raw` whose first write goes out as its first `bytes` bytes,
+ * then, once the program at the other end has read those (they were all it
+ * had to decide on), the rest.
+ */
 function splitFirstWrite(raw: RudeSocket, bytes: number): Duplex {
   let first = true;
+  const readByPeer = async () => {
+    const ports = { localPort: raw.localPort ?? 0, remotePort: raw.remotePort ?? 0 };
+    return (await tcpBacklog(ports)).toThem === 0;
+  };
   const stream = new Duplex({
     write(chunk: Uint8Array, _encoding, done) {
       if (!first) return raw.write(chunk, () => done());
       first = false;
-      raw.write(chunk.subarray(0, bytes));
-      setTimeout(() => raw.write(chunk.subarray(bytes), () => done()), 200);
+      raw.write(chunk.subarray(0, bytes), () => {
+        waitFor(readByPeer, { what: `the peer to read the first ${bytes} bytes of the ClientHello on their own` })
+          .then(() => raw.write(chunk.subarray(bytes), () => done()), (error: Error) => done(error));
+      });
     },
     read() {},
   });

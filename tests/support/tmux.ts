@@ -7,6 +7,7 @@
  */
 
 import { WAIT_MS } from "./process.ts";
+import { waitFor } from "./wait.ts";
 
 /** True when tmux can be run here. */
 export function haveTmux(): boolean {
@@ -107,16 +108,17 @@ export class Tmux implements AsyncDisposable {
    * screen caught in the middle of a redraw does not); returns the screen.
    */
   async waitFor(name: string, pattern: RegExp | RegExp[], timeoutMs = WAIT_MS): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
     const matches = Array.isArray(pattern)
       ? (screen: string[]) => pattern.every((p, i) => p.test(screen.at(i - pattern.length) ?? ""))
       : (screen: string[]) => screen.some((row) => pattern.test(row));
-    for (;;) {
-      const screen = await this.screen(name);
-      if (matches(screen)) return screen;
-      if (Date.now() > deadline) throw new Error(`no rows matching ${pattern} on screen:\n${screen.join("\n")}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    let screen: string[] = [];
+    await waitFor(async () => matches(screen = await this.screen(name)), {
+      what: `rows matching ${pattern} on screen`,
+      timeoutMs,
+      intervalMs: 50,
+      detail: () => screen.join("\n"),
+    });
+    return screen;
   }
 
   /** Waits until the program in pane `name` has exited; returns its exit status. */

@@ -2,11 +2,8 @@ import fc from "fast-check";
 import type { Writer } from "../../lib/io/types.ts";
 import assert from "node:assert/strict";
 import { escapeControls, escapeLines, isPlainAscii, joinSafe, safe, type SafeText } from "../../lib/ui/render.ts";
-
 import { StatusWriter } from "../../lib/ui/status_writer.ts";
-
 import { RAW_CONTROL } from "../support/clean.ts";
-
 import { MemorySink } from "../support/net.ts";
 
 Deno.test("render shows C0 controls and DEL in caret notation and keeps tab", () => {
