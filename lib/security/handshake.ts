@@ -206,7 +206,7 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
  * starts (its first line, or the first bytes of it), or `undefined` when it
  * may be a conversation.
  */
-function serverRefusal(start: Uint8Array, peerName: string, options: ClientHandshake): ParleyError | undefined {
+export function serverRefusal(start: Uint8Array, peerName: string, options: ClientHandshake): ParleyError | undefined {
   // A TLS server answers a plain client with a TLS alert, or (parley) in plain words.
   if (!options.tls && (looksLikeTls(start) || startsWith(start, TLS_SERVER_REPLY))) {
     return new WrongProtocolError(`${peerName} speaks TLS: connect with --tls`);

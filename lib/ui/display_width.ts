@@ -14,7 +14,7 @@ export function codePointWidth(code: number): number {
   return isWide(code) ? 2 : 1;
 }
 
-/** Columns taken by `text` on one unbroken line (tabs count as one). */
+/** Columns taken by `text` on one unbroken line; a tab, like other controls, counts as none ({@linkcode displayPosition} places tabs). */
 export function displayWidth(text: string): number {
   let width = 0;
   for (const char of text) width += codePointWidth(char.codePointAt(0)!);
