@@ -128,7 +128,8 @@ Deno.test("property: whatever the input and however it is taken, each line arriv
       async (values, cuts, moves) => {
         const input = new Uint8Array(values);
         const chunks: Uint8Array[] = [];
-        for (let at = 0, i = 0; at < input.length; i++) {
+        let at = 0;
+        for (let i = 0; at < input.length; i++) {
           const size = cuts[i % cuts.length];
           chunks.push(input.subarray(at, at + size));
           at += size;
@@ -164,4 +165,76 @@ Deno.test("property: whatever the input and however it is taken, each line arriv
     ),
     { numRuns: 150 },
   );
+});
+
+/** Lines typed at a terminal, handed out whole, as the terminal window does. */
+class TypedLines {
+  #lines: string[];
+  #ended = false;
+  taken = 0;
+
+  constructor(lines: string[]) {
+    this.#lines = [...lines];
+  }
+
+  nextLine(): Promise<string | null> {
+    if (this.#ended) return Promise.resolve(null);
+    const line = this.#lines.shift();
+    if (line === undefined) return Promise.resolve(null);
+    this.taken++;
+    return Promise.resolve(line);
+  }
+
+  cancel(): Promise<void> {
+    this.#ended = true;
+    return Promise.resolve();
+  }
+}
+
+/** Takes every line the queue has, as text. */
+function drain(input: InputQueue): string[] {
+  const lines: string[] = [];
+  for (let line = input.shift(); line !== undefined; line = input.shift()) lines.push(decoder.decode(line));
+  return lines;
+}
+
+Deno.test("typed lines go straight in: each made ready for the wire, over-long ones refused", async () => {
+  const lone = "\ud800"; // a lone surrogate: no valid UTF-8, becomes U+FFFD
+  const source = new TypedLines(["hello", "", "héllo wörld", lone, "x".repeat(21), "x".repeat(20), "tab\there"]);
+  const input = new InputQueue(source, { maxLineBytes: 20 });
+  const refused: number[] = [];
+  input.subscribe((event) => event.kind === "refused" && refused.push(event.limit));
+  input.start();
+  for (let i = 0; i < 100 && !input.ended; i++) await settle();
+  assert.ok(input.ended);
+  assert.deepEqual(drain(input), ["hello\n", "\n", "héllo wörld\n", "\ufffd\n", `${"x".repeat(20)}\n`, "tab\there\n"]);
+  assert.deepEqual(refused, [20]);
+  assert.equal(input.refused, 1);
+  await input.close();
+});
+
+Deno.test("typed lines wait while the queue is full, and reading goes on once there is room", async () => {
+  const source = new TypedLines(Array.from({ length: 10 }, (_, i) => `line ${i}`));
+  const input = new InputQueue(source, { maxLineBytes: 100, maxQueuedBytes: 14 });
+  input.start();
+  for (let i = 0; i < 20; i++) await settle();
+  // "line 0\n" and "line 1\n" fill 14 bytes: no more is taken from the source.
+  assert.equal(input.queued, 2);
+  assert.equal(source.taken, 2);
+  const lines = drain(input);
+  for (let i = 0; i < 100 && !input.ended; i++) {
+    await settle();
+    lines.push(...drain(input));
+  }
+  assert.deepEqual(lines, Array.from({ length: 10 }, (_, i) => `line ${i}\n`));
+  await input.close();
+});
+
+Deno.test("closing a queue of typed lines ends the input", async () => {
+  const source = new TypedLines([]);
+  const input = new InputQueue(source, { maxLineBytes: 100 });
+  input.start();
+  await input.close();
+  assert.ok(input.ended);
+  assert.equal(input.shift(), undefined);
 });
