@@ -67,7 +67,7 @@ export async function startup(runs: number): Promise<StartupRow[]> {
       ms: await timeToListen(denoBaseline("relay.ts", ["0"]), runs),
     },
   ];
-  const dir = Deno.makeTempDirSync({ prefix: "parley-startup-" });
+  const dir = await Deno.makeTempDir({ prefix: "parley-startup-" });
   try {
     const binary = await compiledServer(dir);
     rows.push(
@@ -76,7 +76,7 @@ export async function startup(runs: number): Promise<StartupRow[]> {
         : { name: "parley server (compiled binary)", missing: binary.missing },
     );
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
   return rows;
 }

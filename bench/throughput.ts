@@ -87,7 +87,7 @@ async function transfer(pair: Pair, file: string, output: string): Promise<numbe
 
 /** Measures every pair on one file, in interleaved rounds. */
 export async function throughput(options: ThroughputOptions): Promise<{ rows: ThroughputRow[]; bytes: number }> {
-  const dir = Deno.makeTempDirSync({ prefix: "parley-bench-" });
+  const dir = await Deno.makeTempDir({ prefix: "parley-bench-" });
   try {
     const file = makeFile(dir, options.megabytes);
     const pairs: Pair[] = [
@@ -121,7 +121,7 @@ export async function throughput(options: ThroughputOptions): Promise<{ rows: Th
       // Once into a real file: everything must arrive, byte for byte.
       const copy = `${dir}/received.txt`;
       await transfer(pair, file.path, copy);
-      const received = Deno.statSync(copy).size;
+      const received = (await Deno.stat(copy)).size;
       if (received !== file.bytes) throw new Error(`${pair.name} delivered ${received} of ${file.bytes} bytes`);
     }
     for (let round = 0; round < options.rounds; round++) {
@@ -137,6 +137,6 @@ export async function throughput(options: ThroughputOptions): Promise<{ rows: Th
     });
     return { rows, bytes: file.bytes };
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
 }

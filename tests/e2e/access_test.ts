@@ -48,8 +48,8 @@ Deno.test("bad --allow and --deny values are usage errors", async () => {
 });
 
 Deno.test("a secret server drops a client that does not answer within --handshake-timeout", async () => {
-  const secret = Deno.makeTempFileSync();
-  Deno.writeTextFileSync(secret, "s");
+  const secret = await Deno.makeTempFile();
+  await Deno.writeTextFile(secret, "s");
   try {
     const { server, port } = await startServer([
       "127.0.0.1",
@@ -66,7 +66,7 @@ Deno.test("a secret server drops a client that does not answer within --handshak
     assert.equal(await reader.readLine(), null);
     await server.stderr.waitFor(/^127\.0\.0\.1:\d+ dropped: no handshake within 0\.5 s \(--handshake-timeout\)$/);
   } finally {
-    Deno.removeSync(secret);
+    await Deno.remove(secret);
   }
 });
 
@@ -93,8 +93,8 @@ Deno.test("the client's --idle-timeout ends the session too", async () => {
 });
 
 Deno.test("hundreds of connection attempts at once do not disturb a secured session", async () => {
-  const secret = Deno.makeTempFileSync();
-  Deno.writeTextFileSync(secret, "flood-proof");
+  const secret = await Deno.makeTempFile();
+  await Deno.writeTextFile(secret, "flood-proof");
   try {
     const { server, port } = await startServer(["127.0.0.1", "0", "--secret-file", secret, "--handshake-timeout", "1"]);
     await using _server = server;
@@ -127,6 +127,6 @@ Deno.test("hundreds of connection attempts at once do not disturb a secured sess
     assert.equal((await server.exit()).code, 0);
     assert.deepEqual(server.stdout.lines, ["before the flood", "still here"]);
   } finally {
-    Deno.removeSync(secret);
+    await Deno.remove(secret);
   }
 });

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { compileFlags, ROOT, spawnProgram, WAIT_MS } from "../support/process.ts";
+import { compileFlags, ROOT, spawnProgram, taskFlags, WAIT_MS } from "../support/process.ts";
 
 /** Where a `denort` for this deno can be found, or why none can. */
 function findRuntime(): { path: string } | { missing: string } {
@@ -31,9 +31,11 @@ function existsFile(path: string): boolean {
   }
 }
 
-Deno.test("compiled binaries get network, file reading and PARLEY_SECRET, nothing else", () => {
+Deno.test("compiled binaries get network, file reading, PARLEY_SECRET and PARLEY_DEBUG, nothing else", () => {
   for (const name of ["server", "client"] as const) {
-    assert.deepEqual(compileFlags(name), ["-N", "-R", "--allow-env=PARLEY_SECRET,PARLEY_DEBUG"]);
+    // Written once, as a permission set, for the run and compile tasks alike.
+    assert.deepEqual(taskFlags(name), ["-P=parley"]);
+    assert.deepEqual(compileFlags(name), ["--allow-net", "--allow-read", "--allow-env=PARLEY_SECRET,PARLEY_DEBUG"]);
   }
 });
 
@@ -48,7 +50,8 @@ Deno.test({
     try {
       for (const name of ["server", "client"] as const) {
         const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-          args: ["compile", ...compileFlags(name), "-o", `${dir}/${name}`, `${ROOT}${name}.ts`],
+          // As the compile task does it: with the permission set.
+          args: ["compile", ...taskFlags(name), "-o", `${dir}/${name}`, `${ROOT}${name}.ts`],
           stdout: "null",
           signal: AbortSignal.timeout(6 * WAIT_MS),
         }).output();

@@ -341,7 +341,7 @@ opensslTest("a --ca whose PEM armour holds a body that is not a certificate: one
   // Valid base64, but what it decodes to is no DER certificate.
   const corrupt = `${dir}/corrupt-der.pem`;
   const body = btoa("this is no certificate at all, only words made to look like one.");
-  Deno.writeTextFileSync(corrupt, `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`);
+  await Deno.writeTextFile(corrupt, `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`);
   await using client = spawnProgram("client", ["127.0.0.1", String(port), "--tls", "--ca", corrupt]);
   await assertCleanExit(client, 1, /^client: Cannot use .*--ca/);
   assertOneLine(client);
@@ -361,7 +361,7 @@ async function corruptCaTest(c: TestCertificates): Promise<void> {
   const { server, port } = await startServer(["127.0.0.1", "0", "--tls-cert", c.good.cert, "--tls-key", c.good.key]);
   await using _server = server;
   const corrupt = `${dir}/corrupt-base64.pem`;
-  Deno.writeTextFileSync(corrupt, "-----BEGIN CERTIFICATE-----\n!!!! not base64 ####\n-----END CERTIFICATE-----\n");
+  await Deno.writeTextFile(corrupt, "-----BEGIN CERTIFICATE-----\n!!!! not base64 ####\n-----END CERTIFICATE-----\n");
   await using client = spawnProgram("client", ["127.0.0.1", String(port), "--tls", "--ca", corrupt]);
   await assertCleanExit(client, 1, /^client: Cannot use .*--ca/);
   assertOneLine(client);

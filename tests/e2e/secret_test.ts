@@ -5,7 +5,6 @@
 
 import { AUTH_PREFIX } from "../../lib/wire/protocol.ts";
 import assert from "node:assert/strict";
-
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { secretFile } from "../support/certs.ts";
@@ -120,7 +119,7 @@ Deno.test("repeated failures from one address are slowed down, after the challen
 });
 
 Deno.test("secret files are checked: missing or empty, and an empty PARLEY_SECRET", async () => {
-  const empty = Deno.makeTempFileSync({ prefix: "parley-empty-" });
+  const empty = await Deno.makeTempFile({ prefix: "parley-empty-" });
   try {
     const cases: [string[], RegExp][] = [
       [["--secret-file", "/no/such/secret"], /^server: Cannot read --secret-file \/no\/such\/secret: no such file$/],
@@ -133,6 +132,6 @@ Deno.test("secret files are checked: missing or empty, and an empty PARLEY_SECRE
     await using blank = spawnProgram("server", ["127.0.0.1", "0"], { env: { PARLEY_SECRET: "" } });
     await assertExits(blank, 1, /^server: Cannot use PARLEY_SECRET: it is empty$/);
   } finally {
-    Deno.removeSync(empty);
+    await Deno.remove(empty);
   }
 });

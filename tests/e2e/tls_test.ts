@@ -218,7 +218,7 @@ tlsTest("without read permission, the certificate error says how to grant it", a
 tlsTest("a raw TLS peer can talk to a TLS server like openssl s_client would", async ({ good, ca }) => {
   const { server, port } = await startServer(["::1", "0", "--tls-cert", good.cert, "--tls-key", good.key, "--duplex"]);
   await using _server = server;
-  using conn = await Deno.connectTls({ hostname: "::1", port, caCerts: [Deno.readTextFileSync(ca)] });
+  using conn = await Deno.connectTls({ hostname: "::1", port, caCerts: [await Deno.readTextFile(ca)] });
   await writeAll(conn, new TextEncoder().encode("raw tls line\n"));
   await server.stdout.waitFor(/^raw tls line$/);
   await server.write("to the raw peer\n");
@@ -228,7 +228,7 @@ tlsTest("a raw TLS peer can talk to a TLS server like openssl s_client would", a
 tlsTest("when a raw TLS peer leaves, the server ends its side with a proper TLS close", async ({ good, ca }) => {
   const { server, port } = await startServer(["::1", "0", "--tls-cert", good.cert, "--tls-key", good.key]);
   await using _server = server;
-  using conn = await Deno.connectTls({ hostname: "::1", port, caCerts: [Deno.readTextFileSync(ca)] });
+  using conn = await Deno.connectTls({ hostname: "::1", port, caCerts: [await Deno.readTextFile(ca)] });
   await writeAll(conn, new TextEncoder().encode("one line and goodbye\n"));
   await server.stdout.waitFor(/^one line and goodbye$/);
   await conn.closeWrite();

@@ -32,7 +32,7 @@ relayTest(
       const clientConn = Deno.connectTls({
         hostname: "127.0.0.1",
         port: listener.addr.port,
-        caCerts: [Deno.readTextFileSync(c.ca)],
+        caCerts: [await Deno.readTextFile(c.ca)],
       });
       const outer = await listener.accept();
       const client = await clientConn;
@@ -107,7 +107,7 @@ relayTest("what the server sent just before closing the channel still reaches th
   const tls = terminator(c);
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
-    const caCerts = [Deno.readTextFileSync(c.ca)];
+    const caCerts = [await Deno.readTextFile(c.ca)];
     const clientConn = Deno.connectTls({ hostname: "127.0.0.1", port: listener.addr.port, caCerts });
     const outer = await listener.accept();
     using client = await clientConn;

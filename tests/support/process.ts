@@ -1,11 +1,14 @@
 /**
  * Runs `server.ts` and `client.ts` as real subprocesses, with exactly the
- * permission flags that `deno task compile` bakes into the binaries, plus
+ * permissions that `deno task compile` bakes into the binaries (the
+ * permission set of deno.json, spelled out as flags, so that Deno's notice
+ * about permission sets does not join the programs' stderr), plus
  * `--no-prompt` (a compiled binary cannot ask for more either).
  *
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import config from "../../deno.json" with { type: "json" };
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { StreamSource } from "./stream_source.ts";
@@ -14,16 +17,25 @@ import { StreamSource } from "./stream_source.ts";
 export type ProgramName = "server" | "client";
 
 /** Root of the repository. */
-export const ROOT: string = new URL("../../", import.meta.url).pathname;
+export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Default time any single wait in a test may take. */
 export const WAIT_MS = 10_000;
 
 /**
  * The permission flags of `deno task compile:NAME`: every flag between
- * `deno compile` and the output option.
+ * `deno compile` and the output option, with a permission set (`-P=SET`)
+ * spelled out as the flags it stands for.
  */
 export function compileFlags(name: ProgramName): string[] {
+  return taskFlags(name).flatMap((flag) => {
+    const set = /^(?:-P|--permission-set)=(.+)$/.exec(flag)?.[1];
+    return set === undefined ? [flag] : permissionSetFlags(set);
+  });
+}
+
+/** The flags of `deno task compile:NAME` as written in deno.json. */
+export function taskFlags(name: ProgramName): string[] {
   const task: string = config.tasks[`compile:${name}`];
   const words = task.split(/\s+/);
   const flags: string[] = [];
@@ -37,6 +49,19 @@ export function compileFlags(name: ProgramName): string[] {
     flags.push(word);
   }
   return flags;
+}
+
+/** The flags that the permission set `name` of deno.json stands for. */
+function permissionSetFlags(name: string): string[] {
+  const sets: Record<string, Record<string, boolean | string[]>> = config.permissions;
+  const set = sets[name];
+  if (set === undefined) throw new Error(`deno.json has no permission set ${name}`);
+  return Object.entries(set).flatMap(([kind, value]) => {
+    if (value === true) return [`--allow-${kind}`];
+    if (Array.isArray(value)) return [`--allow-${kind}=${value.join(",")}`];
+    if (value === false) return [];
+    throw new Error(`permission set ${name}: cannot spell out ${kind} as flags`);
+  });
 }
 
 /** Lines read from one output stream of a process, as they arrive. */
