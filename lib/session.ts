@@ -28,13 +28,14 @@ import {
   ParleyError,
   ProtocolError,
 } from "./io/errors.ts";
+import { deadline, pause, Timer } from "./io/time.ts";
 import type { Channel, Reader } from "./io/types.ts";
 import type { InputEvent, InputQueue } from "./session/input_queue.ts";
 import type { SessionMode, SessionNotice, SessionView } from "./session/view.ts";
-
-export type { SessionMode, SessionNotice, SessionView };
 import { BULK_BUFFER_BYTES, LineReader, LineTooLongError } from "./wire/line_reader.ts";
-import { deadline, pause, Timer } from "./io/time.ts";
+
+/** The view's vocabulary, for callers of {@linkcode runSession}. */
+export type { SessionMode, SessionNotice, SessionView };
 
 /** Options for {@linkcode runSession}. */
 export interface SessionOptions {

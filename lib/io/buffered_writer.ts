@@ -1,4 +1,3 @@
-import type { Writer } from "./types.ts";
 /**
  * Whole writes and coalesced output.
  *
@@ -8,6 +7,8 @@ import type { Writer } from "./types.ts";
  *
  * @module
  */
+
+import type { Writer } from "./types.ts";
 
 /** Writes every byte of `bytes` to `sink`, however many calls that takes. */
 export async function writeAll(sink: Writer, bytes: Uint8Array): Promise<void> {

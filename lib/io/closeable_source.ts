@@ -1,4 +1,3 @@
-import type { Closer, Reader } from "./types.ts";
 /**
  * Reading straight from `Deno.stdin` (or any reader that can be closed) into
  * the caller's buffer, with a way to call off a read that is waiting.
@@ -9,6 +8,8 @@ import type { Closer, Reader } from "./types.ts";
  *
  * @module
  */
+
+import type { Closer, Reader } from "./types.ts";
 
 /** A {@linkcode Reader} over a reader that {@linkcode cancel} closes. */
 export class CloseableSource implements Reader {

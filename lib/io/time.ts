@@ -14,8 +14,9 @@
  * {@linkcode deadline} uses V8's `Atomics.waitAsync` with a timeout, which
  * fires when the time is up and never holds the process open by itself;
  * {@linkcode pause} uses `AbortSignal.timeout`, which does not load Node's
- * timers either. {@linkcode sleep} and {@linkcode Timer} use `setTimeout`,
- * and are only reached once a session runs, where the cost no longer shows.
+ * timers either. {@linkcode sleep} and {@linkcode Timer} use `setTimeout`:
+ * a client reaches them only once a session runs, where the cost no longer
+ * shows (the server uses them before, where start-up is already paid).
  * (docs/design.md records this workaround and the test that watches it.)
  * Workaround for no upstream issue yet: see docs/design.md#deadlines and the canary in tests/workarounds_test.ts.
  *

@@ -2,7 +2,7 @@
  * A rate of new connections per source address: a token bucket each, so
  * that a source may open a burst of connections, then only so many a second.
  *
- * Eviction (see lib/admission.ts) makes sure a stranger cannot keep others
+ * Eviction (see lib/net/admission.ts) makes sure a stranger cannot keep others
  * out by holding places; this makes sure he cannot make the server churn
  * instead, opening a new connection for every one it drops: each costs a
  * TLS handshake, and the server's time is everyone's.

@@ -143,9 +143,10 @@ export class TerminalView implements SessionView, Disposable {
     this.#showPrompt();
   }
 
-  /** Prints our lines as they go out. */
+  /** Prints our lines as they go out; the prompt's count of queued lines goes down. */
   sent(lines: Uint8Array): void {
     this.#printLines(this.#look.style.self(safe`you`), lines);
+    this.#showPrompt();
   }
 
   /** Tells that one direction of a duplex conversation is over. */

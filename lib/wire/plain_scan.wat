@@ -14,7 +14,7 @@
 ;;
 ;; Both table indexes are below 16, where the relaxed swizzle is exact.
 ;;
-;; Built into lib/plain_scan_wasm.ts by `deno task build:wasm`; a test checks
+;; Built into lib/wire/plain_scan_wasm.ts by `deno task build:wasm`; a test checks
 ;; that the two agree.
 (module
   (memory (export "memory") 1)

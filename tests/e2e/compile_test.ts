@@ -77,3 +77,58 @@ Deno.test({
     }
   },
 });
+
+/** The permissions `deno compile` wrote into a binary's metadata. */
+async function bakedPermissions(binary: string): Promise<Record<string, unknown>> {
+  const bytes = await Deno.readFile(binary);
+  const key = new TextEncoder().encode('"permissions":{');
+  const start = findLast(bytes, key);
+  assert.ok(start >= 0, `no permissions in the metadata of ${binary}: has deno compile's format changed?`);
+  let depth = 0;
+  let end = start + key.length - 1;
+  for (; end < bytes.length; end++) {
+    if (bytes[end] === 0x7b) depth++;
+    if (bytes[end] === 0x7d && --depth === 0) break;
+  }
+  return JSON.parse(new TextDecoder().decode(bytes.subarray(start + key.length - 1, end + 1)));
+}
+
+function findLast(bytes: Uint8Array, pattern: Uint8Array): number {
+  for (let at = bytes.lastIndexOf(pattern[0]); at >= 0; at = bytes.lastIndexOf(pattern[0], at - 1)) {
+    if (pattern.every((byte, i) => bytes[at + i] === byte)) return at;
+  }
+  return -1;
+}
+
+Deno.test("the compile tasks bake exactly network, file reading, PARLEY_SECRET and PARLEY_DEBUG into the binaries", async () => {
+  // The binary is written, with its metadata, on top of this deno itself
+  // (which cannot run it standalone, but shows what compile would bake in).
+  const dir = await Deno.makeTempDir({ prefix: "parley-permissions-" });
+  try {
+    for (const name of ["server", "client"] as const) {
+      const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["compile", ...taskFlags(name), "-o", `${dir}/${name}`, `${ROOT}${name}.ts`],
+        cwd: ROOT,
+        env: { DENORT_BIN: Deno.execPath() },
+        stdout: "null",
+        signal: AbortSignal.timeout(6 * WAIT_MS),
+      }).output();
+      assert.equal(code, 0, new TextDecoder().decode(stderr));
+      const baked = await bakedPermissions(`${dir}/${name}`);
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(baked).filter(([key, value]) => key.startsWith("allow_") && value !== null)),
+        {
+          allow_net: [],
+          allow_read: [],
+          allow_env: ["PARLEY_SECRET", "PARLEY_DEBUG"],
+          // Deno's default for compiled programs: imports from these hosts, which parley never makes.
+          allow_import: baked.allow_import,
+        },
+        name,
+      );
+      for (const kind of ["write", "run", "sys", "ffi"]) assert.equal(baked[`allow_${kind}`], null, `${name}: ${kind}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -140,6 +140,23 @@ terminalTest("the prompt tells whose turn it is and how many lines wait; a paste
   assert.deepEqual(screen.filter((row) => row.startsWith("you: ")), ["you: one", "you: two", "you: three"]);
 });
 
+terminalTest("duplex: once a paste has gone out, the prompt counts no queued lines", async () => {
+  await using tmux = new Tmux();
+  using peer = await clientWithPeer(tmux, ["--duplex"]);
+  await tmux.waitFor("client", /\] >$/);
+  await tmux.paste("client", "l1\nl2\nl3\nl4\nl5\nl6\n");
+  for (const line of ["l1", "l2", "l3", "l4", "l5", "l6"]) assert.equal(await peer.reader.readLine(), line);
+  const screen = await tmux.waitFor("client", new RegExp(`^\\[127\\.0\\.0\\.1:${peer.port}\\] >$`));
+  assert.deepEqual(screen.filter((row) => row.startsWith("you: ")), [
+    "you: l1",
+    "you: l2",
+    "you: l3",
+    "you: l4",
+    "you: l5",
+    "you: l6",
+  ]);
+});
+
 terminalTest("--name and --timestamps label each message; colours unless NO_COLOR is set", async () => {
   for (const noColor of [false, true]) {
     await using tmux = new Tmux();

@@ -1,6 +1,6 @@
 /**
  * What hostile text must look like once parley has shown it, worked out here
- * on its own (not with `lib/render.ts`), so that a test checks the programs
+ * on its own (not with `lib/ui/render.ts`), so that a test checks the programs
  * against the promise rather than against their own code: C0 controls but
  * tab and line feed in caret notation (ESC is `^[`, BEL `^G`), DEL as `^?`,
  * and C1 controls, bidirectional controls and the line and paragraph

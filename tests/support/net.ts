@@ -1,10 +1,11 @@
-import type { Reader, Writer } from "../../lib/io/types.ts";
-import { waitFor } from "./wait.ts";
 /**
  * Real loopback connections for tests, and small in-memory byte sources.
  *
  * @module
  */
+
+import type { Reader, Writer } from "../../lib/io/types.ts";
+import { waitFor } from "./wait.ts";
 
 /** Loopback addresses every test host has. */
 export const LOOPBACKS = ["127.0.0.1", "::1"] as const;

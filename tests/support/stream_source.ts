@@ -1,4 +1,3 @@
-import type { Reader } from "../../lib/io/types.ts";
 /**
  * Adapts a `ReadableStream` (such as `Deno.stdin.readable`) to a
  * {@linkcode Reader} that can be cancelled.
@@ -8,6 +7,8 @@ import type { Reader } from "../../lib/io/types.ts";
  *
  * @module
  */
+
+import type { Reader } from "../../lib/io/types.ts";
 
 /** Reads a byte stream chunk by chunk into the caller's buffer. */
 export class StreamSource implements Reader {
