@@ -39,6 +39,7 @@ import {
 import { CheckedSource, PrefixedSource } from "../wire/source_adapters.ts";
 import { authenticateClient, authenticateServer, AuthError, UnexpectedLineError } from "./auth.ts";
 import type { FailureThrottle } from "./failure_throttle.ts";
+import { SECRET_ENV, secretEnvReadable } from "./secret.ts";
 import { describeTlsError, looksLikeTls, TlsError, type TlsSide } from "./tls.ts";
 import type { TlsTerminator } from "./tls_terminator.ts";
 
@@ -212,8 +213,10 @@ export function serverRefusal(start: Uint8Array, peerName: string, options: Clie
     return new WrongProtocolError(`${peerName} speaks TLS: connect with --tls`);
   }
   if (options.key === undefined && startsWith(start, AUTH_PREFIX)) {
+    // A secret in the environment that we may not read is not "no secret": say why it went unseen.
+    const unread = secretEnvReadable() ? "" : ` (${SECRET_ENV}, if set, is not read without --allow-env=${SECRET_ENV})`;
     return new AuthError(
-      `${peerName} requires a shared secret: give the same one with --secret-file or PARLEY_SECRET`,
+      `${peerName} requires a shared secret: give the same one with --secret-file or ${SECRET_ENV}${unread}`,
     );
   }
   if (startsWith(start, RATE_PREFIX)) {

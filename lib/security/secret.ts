@@ -16,6 +16,15 @@ export const SECRET_ENV = "PARLEY_SECRET";
 export const MAX_SECRET_BYTES = 64 * 1024;
 
 /**
+ * True when this program may read {@linkcode SECRET_ENV}. Without that
+ * permission parley never looks (asking would prompt), so a secret set there
+ * goes unseen: messages say so.
+ */
+export function secretEnvReadable(): boolean {
+  return Deno.permissions.querySync({ name: "env", variable: SECRET_ENV }).state === "granted";
+}
+
+/**
  * Reads the secret from `path` (one final newline is dropped), or else from
  * `PARLEY_SECRET` when access to it is granted. Returns `undefined` when
  * there is none.
@@ -31,7 +40,7 @@ export function loadSecret(path: string | undefined): Uint8Array<ArrayBuffer> | 
     return bytes.slice(0, end);
   }
   // Asking for access that was not granted would prompt the user: look only if granted.
-  if (Deno.permissions.querySync({ name: "env", variable: SECRET_ENV }).state !== "granted") return undefined;
+  if (!secretEnvReadable()) return undefined;
   const value = Deno.env.get(SECRET_ENV);
   if (value === undefined) return undefined;
   if (value === "") throw new FileError(`Cannot use ${SECRET_ENV}: it is empty`);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { secretFile } from "../support/certs.ts";
-import { assertExits, spawnProgram, startServer } from "../support/process.ts";
+import { assertExits, ROOT, spawnProgram, startServer, WAIT_MS } from "../support/process.ts";
 
 const encoder = new TextEncoder();
 
@@ -134,4 +134,22 @@ Deno.test("secret files are checked: missing or empty, and an empty PARLEY_SECRE
   } finally {
     await Deno.remove(empty);
   }
+});
+
+Deno.test("a client that may not read PARLEY_SECRET says so when the server needs a secret", async () => {
+  const { server, port } = await startServer(["127.0.0.1", "0", "--secret-file", RIGHT]);
+  await using _server = server;
+  // Network only, as `deno run -N client.ts` runs: the variable is set but unseen.
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-N", "--no-prompt", `${ROOT}client.ts`, "127.0.0.1", String(port)],
+    env: { PARLEY_SECRET: "right", NO_COLOR: "1" },
+    stdin: "null",
+    signal: AbortSignal.timeout(WAIT_MS),
+  }).output();
+  assert.equal(code, 1);
+  assert.equal(new TextDecoder().decode(stdout), "");
+  assert.deepEqual(new TextDecoder().decode(stderr).trimEnd().split("\n").slice(-1), [
+    `client: 127.0.0.1:${port} requires a shared secret: give the same one with --secret-file or PARLEY_SECRET ` +
+    "(PARLEY_SECRET, if set, is not read without --allow-env=PARLEY_SECRET)",
+  ]);
 });
