@@ -119,6 +119,8 @@ export interface ClientHints {
   secretFile?: string;
   /** True when the secret came from PARLEY_SECRET. */
   secretFromEnv?: boolean;
+  /** True when the server runs in duplex mode: a client in the other mode would wait for turns that never come. */
+  duplex?: boolean;
 }
 
 /** The command that connects a client to a server listening on `host` and `port`. */
@@ -126,6 +128,7 @@ export function clientCommand(host: string | undefined, port: number, hints: Cli
   const target = host === undefined || host === "::" || host === "0.0.0.0" ? "localhost" : host;
   const args: string[] = [];
   const files: string[] = [];
+  if (hints.duplex) args.push("--duplex");
   if (hints.tls) args.push("--tls");
   if (hints.tls?.caFile !== undefined) files.push("--ca", hints.tls.caFile);
   if (hints.secretFile !== undefined) files.push("--secret-file", hints.secretFile);
@@ -209,6 +212,7 @@ async function serveWith(
       tls: tls?.hint,
       secretFile: secret && options.secretFile,
       secretFromEnv: secret !== undefined && options.secretFile === undefined,
+      duplex: options.duplex,
     })
   }`);
   if (!terminator && !key && options.access.open) {

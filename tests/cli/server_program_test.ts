@@ -29,6 +29,7 @@ Deno.test("clientCommand names the host, the port and what the client needs", ()
     clientCommand("example.org", 4747, { tls: { caFile: "ca.pem" }, secretFile: "s" }),
     `deno run -N -R ${CLIENT} --tls --ca ca.pem --secret-file s example.org 4747`,
   );
+  assert.equal(clientCommand("h", 1, { duplex: true }), `deno run -N ${CLIENT} --duplex h 1`);
   assert.equal(
     clientCommand("h", 1, { secretFromEnv: true }),
     `PARLEY_SECRET=… deno run -N --allow-env=PARLEY_SECRET ${CLIENT} h 1`,

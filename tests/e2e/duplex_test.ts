@@ -36,6 +36,13 @@ Deno.test("client --duplex < file > reply: the reply sent after the client's end
   assert.ok(!hasStackTrace(client.stderr.text + server.stderr.text));
 });
 
+Deno.test("a --duplex server's connect hint asks for --duplex, so that the client does not wait for turns", async () => {
+  const { server, port } = await startServer(["127.0.0.1", "0", "--duplex"]);
+  await using _server = server;
+  const { match } = await server.stderr.waitFor(/^connect with: deno run -N \S+ (.*)$/);
+  assert.equal(match[1], `--duplex 127.0.0.1 ${port}`);
+});
+
 Deno.test("both sides --duplex send many lines at the same time, interleaved", async () => {
   const { server, port } = await startServer(["::1", "0", "--duplex"]);
   await using _server = server;
