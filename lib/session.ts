@@ -88,6 +88,16 @@ const DEFAULT_LINGER_MS = 1000;
  * that reset before we take the end as the peer leaving.
  */
 const RESET_GRACE_MS = 50;
+/**
+ * Duplex, once the peer has ended its direction: it may only have finished
+ * sending, or it may have left, and TCP tells the two apart only when we
+ * write (a peer that left answers with a reset, one round trip later). So a
+ * line sent then is shown as sent only after this long without a reset; a
+ * longer round trip shows as a failed write at the next line instead.
+ */
+const PEER_CHECK_MS = 250;
+/** After this long without a write of ours, the next one is checked again. */
+const PEER_QUIET_MS = 1000;
 
 /**
  * Holds one conversation on `conn` and closes it.
@@ -126,6 +136,10 @@ class Session {
   /** Reading has stopped for good: it failed, or we closed the connection. */
   #readFailed = false;
   #peerDone = false;
+  /** Duplex, the peer's direction ended: the next write is checked for a reset. */
+  #checkNextWrite = false;
+  /** When our last write was flushed (`performance.now()`). */
+  #lastWriteAt = 0;
   /** Lines handed to the socket in full. */
   #sent = 0;
   /** Lines taken from the queue whose writing has not finished. */
@@ -226,6 +240,10 @@ class Session {
    */
   async #sendQueued(oneLine: boolean): Promise<void> {
     const open = await this.#outgoing(async () => {
+      if (this.#peerDone && (this.#checkNextWrite || performance.now() - this.#lastWriteAt >= PEER_QUIET_MS)) {
+        await this.#sendChecked();
+        return;
+      }
       while (this.#state === "open") {
         const run = oneLine ? { bytes: this.#input.shift(), lines: 1 } : this.#input.shiftRun();
         if (run?.bytes === undefined) break;
@@ -238,12 +256,41 @@ class Session {
         if (oneLine) break;
       }
       await this.#writer.flush();
+      this.#lastWriteAt = performance.now();
       this.#sent += this.#inFlight;
       this.#inFlight = 0;
     });
     if (!open) return;
     if (!this.#duplex && !this.#myTurn) this.#view.turn(false);
     this.#step();
+  }
+
+  /**
+   * Duplex, after the peer's end: sends the oldest run of lines and shows it
+   * as sent only once no reset came back. A reset means the peer has left:
+   * the session ends, and the run counts as not sent.
+   */
+  async #sendChecked(): Promise<void> {
+    this.#checkNextWrite = false;
+    const run = this.#input.shiftRun();
+    if (run === undefined) return;
+    this.#inFlight += run.lines;
+    await this.#writer.write(run.bytes);
+    await this.#writer.flush();
+    this.#lastWriteAt = performance.now();
+    this.#touch();
+    // Shown later, once known to be received: a copy, so that the queue may reuse its memory now.
+    const shown = run.bytes.slice();
+    this.#input.release();
+    await pause(PEER_CHECK_MS);
+    if (this.#state !== "open") return;
+    if (await resetAfterEnd(this.#conn) !== undefined) {
+      this.#finish({ end: "peer-left" });
+      return;
+    }
+    this.#view.sent(shown);
+    this.#sent += this.#inFlight;
+    this.#inFlight = 0;
   }
 
   /** Duplex: all our lines are out; close our direction and keep receiving. */
@@ -262,7 +309,13 @@ class Session {
       await work();
       return this.#state === "open";
     } catch (error) {
-      if (this.#state === "open") this.#finish({ error: this.#translate(error) });
+      if (this.#state !== "open") return false;
+      // After the peer's end, a write refused means the peer has left, with our lines unread.
+      if (this.#peerDone && (error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)) {
+        this.#finish({ end: "peer-left" });
+      } else {
+        this.#finish({ error: this.#translate(error) });
+      }
       return false;
     } finally {
       this.#sending = undefined;
@@ -307,6 +360,7 @@ class Session {
       const peerFirst = this.#duplex && probing();
       if (peerFirst) {
         this.#peerDone = true;
+        this.#checkNextWrite = true;
         this.#view.notice("peer-finished");
       }
       if (this.#sent > 0 && probing()) {

@@ -123,3 +123,35 @@ Deno.test("a --duplex side and an alternating side talk: the alternating side re
   assert.equal((await client.exit()).code, 0);
   assert.match(server.stderr.lines.at(-1)!, /^127\.0\.0\.1:\d+ left$/);
 });
+
+Deno.test("duplex: a peer that left after its end is found at our next line, which is counted as not sent", async () => {
+  const { server, port } = await startServer(["127.0.0.1", "0", "--duplex"]);
+  await using _server = server;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(conn, encoder.encode("bye\n"));
+  await server.stdout.waitFor(/^bye$/);
+  // Gone for good, as a client does on Ctrl+C: the server sees only an end.
+  conn.close();
+  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ finished sending$/);
+  await server.write("still there?\n");
+  assert.equal((await server.exit()).code, 0);
+  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ left; 1 line not sent$/);
+  assert.ok(!hasStackTrace(server.stderr.text));
+});
+
+Deno.test("duplex: a peer that only finished sending still gets our lines", async () => {
+  const { server, port } = await startServer(["127.0.0.1", "0", "--duplex"]);
+  await using _server = server;
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(conn, encoder.encode("my last words\n"));
+  await conn.closeWrite();
+  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ finished sending$/);
+  const reader = new LineReader(conn, { maxLineBytes: 1024 });
+  await server.write("still there?\n");
+  assert.equal(await reader.readLine(), "still there?");
+  await server.write("and again, after a while\n");
+  assert.equal(await reader.readLine(), "and again, after a while");
+  await server.closeStdin();
+  assert.equal(await reader.readLine(), null);
+  assert.equal((await server.exit()).code, 0);
+});
