@@ -83,6 +83,13 @@ type Outcome = { end: SessionEnd } | { error: unknown };
 /** Time to wait for the peer's end after we stop sending. */
 const DEFAULT_LINGER_MS = 1000;
 /**
+ * The same wait when the person pressed Ctrl+C (or a signal came): they want
+ * out. A duplex peer reads our end as "finished sending" and keeps its own
+ * direction open, so the whole linger would always run; this is still time
+ * for the peer to read our last line on any reasonable link.
+ */
+const INTERRUPTED_LINGER_MS = 200;
+/**
  * A peer that closes with our lines unread may end its direction first and
  * reset a moment later (Deno does both in one close): how long we wait for
  * that reset before we take the end as the peer leaving.
@@ -176,7 +183,10 @@ class Session {
     const outcome = await this.#outcome.promise;
     unsubscribe();
     signal?.removeEventListener("abort", onAbort);
-    if ("end" in outcome && outcome.end !== "peer-left") await this.#leave(receiving);
+    if ("end" in outcome && outcome.end !== "peer-left") {
+      const linger = this.#options.lingerMs ?? DEFAULT_LINGER_MS;
+      await this.#leave(receiving, outcome.end === "interrupted" ? Math.min(linger, INTERRUPTED_LINGER_MS) : linger);
+    }
     this.#close();
     await receiving;
     await this.#sending;
@@ -429,8 +439,8 @@ class Session {
    * takes, or an end of ours it never answers, cannot hold us (closing the
    * connection afterwards ends whatever is still pending).
    */
-  async #leave(receiving: Promise<void>): Promise<void> {
-    const linger = deadline(this.#options.lingerMs ?? DEFAULT_LINGER_MS);
+  async #leave(receiving: Promise<void>, lingerMs: number): Promise<void> {
+    const linger = deadline(lingerMs);
     try {
       await Promise.race([this.#sending, linger.promise]);
       // Ending our direction waits for a pending write to finish.
