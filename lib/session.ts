@@ -28,7 +28,7 @@ import {
   ParleyError,
   ProtocolError,
 } from "./io/errors.ts";
-import { deadline, pause, Timer } from "./io/time.ts";
+import { type Deadline, deadline, pause, Timer } from "./io/time.ts";
 import type { Channel, Reader } from "./io/types.ts";
 import type { InputEvent, InputQueue } from "./session/input_queue.ts";
 import type { SessionMode, SessionNotice, SessionView } from "./session/view.ts";
@@ -105,6 +105,8 @@ const RESET_GRACE_MS = 50;
 const PEER_CHECK_MS = 250;
 /** After this long without a write of ours, the next one is checked again. */
 const PEER_QUIET_MS = 1000;
+/** Most bytes of lines kept to be shown once a check ends; beyond that, lines are shown as they go (bulk). */
+const MAX_UNCONFIRMED_BYTES = 64 * 1024;
 
 /**
  * Holds one conversation on `conn` and closes it.
@@ -147,6 +149,17 @@ class Session {
   #checkNextWrite = false;
   /** When our last write was flushed (`performance.now()`). */
   #lastWriteAt = 0;
+  /** Lines written while a check runs, to be shown once it ends (copies). */
+  #unconfirmed: Uint8Array[] | undefined;
+  #unconfirmedBytes = 0;
+  #unconfirmedLines = 0;
+  /** The check in progress, if any, and the wait that ends it early when the session ends. */
+  #checking: Promise<void> | undefined;
+  #checkWait: Deadline | undefined;
+  /** Lines written that the peer, gone, never received. */
+  #lost = 0;
+  /** A write was refused after the peer's end: it has left. */
+  #peerGone = false;
   /** Lines handed to the socket in full. */
   #sent = 0;
   /** Lines taken from the queue whose writing has not finished. */
@@ -190,8 +203,9 @@ class Session {
     this.#close();
     await receiving;
     await this.#sending;
-    // Lines taken for sending whose write never finished count as not sent.
-    const unsent = this.#input.clear() + this.#inFlight;
+    await this.#checking;
+    // Lines taken for sending whose write never finished count as not sent, as do lines a gone peer never read.
+    const unsent = this.#input.clear() + this.#inFlight + this.#lost;
     // Lines received before a failure were accepted: they are shown first.
     const flushed = this.#view.flush();
     if ("error" in outcome || this.#lateError !== undefined) {
@@ -205,6 +219,8 @@ class Session {
   #finish(outcome: Outcome): void {
     if (this.#state !== "open") return;
     this.#state = "leaving";
+    // A check of the peer's presence tells nothing more now: its lines count as sent, or as lost if the peer is gone.
+    this.#checkWait?.cancel();
     this.#idleTimer?.stop();
     this.#outcome.resolve(outcome);
   }
@@ -250,17 +266,28 @@ class Session {
    */
   async #sendQueued(oneLine: boolean): Promise<void> {
     const open = await this.#outgoing(async () => {
-      if (this.#peerDone && (this.#checkNextWrite || performance.now() - this.#lastWriteAt >= PEER_QUIET_MS)) {
-        await this.#sendChecked();
-        return;
-      }
+      let check = this.#peerDone && this.#checking === undefined &&
+        (this.#checkNextWrite || performance.now() - this.#lastWriteAt >= PEER_QUIET_MS);
       while (this.#state === "open") {
         const run = oneLine ? { bytes: this.#input.shift(), lines: 1 } : this.#input.shiftRun();
         if (run?.bytes === undefined) break;
         this.#inFlight += run.lines;
         await this.#writer.write(run.bytes);
         this.#touch();
-        this.#view.sent(run.bytes);
+        if (check) {
+          check = false;
+          await this.#writer.flush();
+          this.#startCheck();
+        }
+        if (this.#unconfirmed !== undefined && this.#unconfirmedBytes + run.bytes.length <= MAX_UNCONFIRMED_BYTES) {
+          // Shown once the check ends, in order: a copy, so that the queue may reuse its memory now.
+          this.#unconfirmed.push(run.bytes.slice());
+          this.#unconfirmedBytes += run.bytes.length;
+          this.#unconfirmedLines += run.lines;
+          this.#inFlight -= run.lines;
+        } else {
+          this.#view.sent(run.bytes);
+        }
         // Written (or copied into the writer) and shown: the queue may reuse the memory.
         this.#input.release();
         if (oneLine) break;
@@ -276,31 +303,35 @@ class Session {
   }
 
   /**
-   * Duplex, after the peer's end: sends the oldest run of lines and shows it
-   * as sent only once no reset came back. A reset means the peer has left:
-   * the session ends, and the run counts as not sent.
+   * Duplex, after the peer's end: the lines just written are shown as sent
+   * only once no reset came back for {@linkcode PEER_CHECK_MS}. A reset means
+   * the peer has left: the session ends, and those lines count as not sent.
+   * Sending goes on meanwhile.
    */
-  async #sendChecked(): Promise<void> {
+  #startCheck(): void {
     this.#checkNextWrite = false;
-    const run = this.#input.shiftRun();
-    if (run === undefined) return;
-    this.#inFlight += run.lines;
-    await this.#writer.write(run.bytes);
-    await this.#writer.flush();
-    this.#lastWriteAt = performance.now();
-    this.#touch();
-    // Shown later, once known to be received: a copy, so that the queue may reuse its memory now.
-    const shown = run.bytes.slice();
-    this.#input.release();
-    await pause(PEER_CHECK_MS);
-    if (this.#state !== "open") return;
-    if (await resetAfterEnd(this.#conn) !== undefined) {
-      this.#finish({ end: "peer-left" });
-      return;
-    }
-    this.#view.sent(shown);
-    this.#sent += this.#inFlight;
-    this.#inFlight = 0;
+    this.#unconfirmed = [];
+    // A deadline, not a timer: the session's own reads keep the process running meanwhile.
+    const wait = this.#checkWait = deadline(PEER_CHECK_MS);
+    this.#checking = (async () => {
+      await wait.promise;
+      this.#checkWait = undefined;
+      // Once our direction is closed an empty write fails anyway: it tells nothing then.
+      const gone = this.#peerGone ||
+        (this.#state === "open" && !this.#writeClosed && await resetAfterEnd(this.#conn) !== undefined);
+      const runs = this.#unconfirmed ?? [];
+      const lines = this.#unconfirmedLines;
+      this.#unconfirmed = undefined;
+      this.#unconfirmedBytes = this.#unconfirmedLines = 0;
+      this.#checking = undefined;
+      if (gone) {
+        this.#lost += lines;
+        this.#finish({ end: "peer-left" });
+        return;
+      }
+      for (const bytes of runs) this.#view.sent(bytes);
+      this.#sent += lines;
+    })();
   }
 
   /** Duplex: all our lines are out; close our direction and keep receiving. */
@@ -322,6 +353,7 @@ class Session {
       if (this.#state !== "open") return false;
       // After the peer's end, a write refused means the peer has left, with our lines unread.
       if (this.#peerDone && (error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)) {
+        this.#peerGone = true;
         this.#finish({ end: "peer-left" });
       } else {
         this.#finish({ error: this.#translate(error) });
