@@ -53,6 +53,8 @@ export interface CommonOptions {
   handshakeTimeoutMs: number;
   /** `--idle-timeout`: end a session after this long without a message (ms). */
   idleTimeoutMs: number | undefined;
+  /** `--log`: the file the conversation is appended to. */
+  log: string | undefined;
 }
 
 /** Default time allowed for the TLS and secret handshakes: 10 s. */
@@ -67,6 +69,7 @@ export const COMMON_OPTIONS = {
   "secret-file": { type: "string" },
   "handshake-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
+  log: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const satisfies OptionSpecs;
@@ -84,6 +87,8 @@ export const COMMON_HELP = `\
       --idle-timeout TIME
                        end a session after TIME without a message either way
       --max-line SIZE  longest line sent or accepted (default: 64K; up to 16M)
+      --log FILE       append the conversation to FILE, with the date and time
+                       (created readable by you only; needs --allow-write=FILE)
   -h, --help           show this help and exit
   -V, --version        show the version and exit`;
 
@@ -100,12 +105,14 @@ export function parseCommonOptions(values: {
   "secret-file"?: string;
   "handshake-timeout"?: string;
   "idle-timeout"?: string;
+  log?: string;
   help: boolean;
   version: boolean;
 }): CommonOptions {
   if (values.name !== undefined && !/^[^\p{Cc}\p{Cf}]{1,64}$/u.test(values.name)) {
     throw new UsageError(`Invalid --name ${quote(values.name)}: expected 1 to 64 printable characters`);
   }
+  if (values.log === "") throw new UsageError(`Invalid --log "": expected a file name`);
   return {
     help: values.help,
     version: values.version,
@@ -120,6 +127,7 @@ export function parseCommonOptions(values: {
     idleTimeoutMs: values["idle-timeout"] === undefined
       ? undefined
       : parseDuration("--idle-timeout", values["idle-timeout"]),
+    log: values.log,
   };
 }
 

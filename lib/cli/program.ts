@@ -18,6 +18,7 @@ import { InputQueue } from "../session/input_queue.ts";
 import { PlainUi } from "../ui/plain_view.ts";
 import { StatusWriter } from "../ui/status_writer.ts";
 import type { Terminal, TerminalStreams } from "../ui/terminal.ts";
+import { openTranscript, type Transcript } from "../ui/transcript.ts";
 import type { Ui } from "../ui/ui.ts";
 import type { CommonOptions } from "./options.ts";
 import { VERSION } from "./version.ts";
@@ -97,6 +98,7 @@ export async function runProgram<O extends CommonOptions>(
   const status = new StatusWriter(streams.stderr);
   using strays = catchStrayFailures();
   let abandoned = false;
+  let transcript: Transcript | undefined;
   try {
     const options = program.parse(args);
     if (options.help || options.version) {
@@ -106,7 +108,15 @@ export async function runProgram<O extends CommonOptions>(
     }
     using interrupt = listenForInterrupt();
     strays.onFailure(() => interrupt.abort());
-    const { input, ui, terminal } = await openInterface(streams, options, status);
+    // Opened first, so that a wrong path fails at once; a failed write ends the program as Ctrl+C does, and says why.
+    transcript = options.log === undefined ? undefined : await openTranscript(options.log, {
+      onFailure: () => interrupt.abort(),
+    });
+    transcript?.event(`transcript opened by ${program.name} (parley ${VERSION})`);
+    if (transcript?.failure !== undefined) throw transcript.failure;
+    const opened = await openInterface(streams, options, status, program.name);
+    const { input, terminal } = opened;
+    const ui = transcript?.wrap(opened.ui, options.name) ?? opened.ui;
     terminal?.onInterrupt(() => interrupt.abort());
     input.subscribe((event) => {
       if (event.kind === "refused") {
@@ -128,6 +138,7 @@ export async function runProgram<O extends CommonOptions>(
         );
       }
       strays.check();
+      if (transcript?.failure !== undefined) throw transcript.failure;
       if (input.failure !== undefined) throw input.failure;
       const code = outcome === GAVE_UP ? ExitCode.Ok : outcome;
       if (input.refused > 0 && code === ExitCode.Ok) {
@@ -146,14 +157,17 @@ export async function runProgram<O extends CommonOptions>(
     if (failure instanceof ParleyError) {
       const hint = failure instanceof UsageError ? ` (see ${program.name} --help)` : "";
       status.line(`${program.name}: ${failure.message}${hint}`);
+      transcript?.event(`${program.name}: ${failure.message}`);
       return failure.exitCode;
     }
     // With PARLEY_DEBUG, the stack follows, a line at a time.
     const [first, ...stack] = describeInternalError(failure).split("\n");
     status.line(`${program.name}: ${first}`);
+    transcript?.event(`${program.name}: ${first}`);
     for (const line of stack) status.line(line);
     return ExitCode.Failure;
   } finally {
+    transcript?.close("transcript closed");
     await within(status.flushed(), abandoned ? LAST_WORDS_MS : WIND_DOWN_MS);
   }
 }
@@ -206,11 +220,17 @@ export function plural(count: number, noun: string): string {
 /**
  * Opens the interface: a terminal chat window when stdin and stdout are both
  * terminals, otherwise plain lines on stdout and status on stderr.
+ *
+ * On a terminal, Ctrl+D while the server waits for a client ends the wait:
+ * the server says so and leaves (exit 0), as Ctrl+C would; nobody would
+ * hear what is typed. (From a pipe or `/dev/null`, the end of input does not
+ * stop a server from waiting.)
  */
 async function openInterface(
   streams: StdStreams,
   options: CommonOptions,
   status: StatusWriter,
+  name: string,
 ): Promise<{ input: InputQueue; ui: Ui; terminal?: Terminal }> {
   const queueOptions = { maxLineBytes: options.maxLineBytes };
   const mode = options.duplex ? "duplex" : "alternating";
@@ -224,7 +244,10 @@ async function openInterface(
     const terminal = new Terminal(await streams.terminal());
     const input = new InputQueue(terminal, queueOptions);
     const look = { style: new Style(!Deno.noColor), timestamps: options.timestamps, label: options.name };
-    return { input, ui: new TerminalUi(terminal, input, mode, look), terminal };
+    const idleEnd = name === "server"
+      ? { line: "no client came; leaving", leave: () => terminal.interrupt() }
+      : undefined;
+    return { input, ui: new TerminalUi(terminal, input, mode, look, idleEnd), terminal };
   }
   const input = new InputQueue(new CloseableSource(streams.stdin), queueOptions);
   const interactive = streams.stdin.isTerminal() && streams.stderr.isTerminal();

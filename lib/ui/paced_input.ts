@@ -9,6 +9,13 @@
  * which signals and timers run. And Ctrl+C (ETX in raw mode) jumps the
  * queue: typed-ahead input is dropped, and readline sees the interrupt next.
  *
+ * The terminal's mode is not readline's to change: readline's calls to
+ * `setRawMode` are ignored, and the `Terminal` that owns the
+ * terminal sets it through {@linkcode PacedInput.setRaw}. Once readline is
+ * done (the input ended) the terminal is {@linkcode PacedInput.hold held}:
+ * still read in raw mode, every key dropped but Ctrl+C and Ctrl+Z, so that
+ * nothing typed is echoed, or left for the shell to run after parley exits.
+ *
  * @module
  */
 
@@ -20,12 +27,22 @@ import { pause } from "../io/time.ts";
 export const SLICE_BYTES = 64;
 /** Ctrl+C, as a terminal in raw mode sends it. */
 const ETX = 0x03;
+/** Ctrl+Z, as a terminal in raw mode sends it. */
+const SUB = 0x1a;
+
+/** What a held terminal still answers to. */
+export interface HeldKeys {
+  /** Ctrl+C. */
+  interrupt(): void;
+  /** Ctrl+Z. */
+  suspend(): void;
+}
 
 /** The stream readline reads from: a pass-through that also sets the terminal's mode. */
 export type PacedStream = PassThrough & {
   /** Always true: readline treats it as the terminal it stands for. */
   isTTY: boolean;
-  /** Sets the real terminal's raw mode. */
+  /** Ignored: the terminal's mode is set with {@linkcode PacedInput.setRaw}. */
   setRawMode(mode: boolean): PacedStream;
 };
 
@@ -37,6 +54,7 @@ export class PacedInput {
   #queue: Uint8Array[] = [];
   #pumping = false;
   #closed = false;
+  #held: HeldKeys | undefined;
   #encoder = new TextEncoder();
 
   /** Starts taking `source`'s input. */
@@ -44,27 +62,47 @@ export class PacedInput {
     this.#source = source;
     const stream = new PassThrough() as PacedStream;
     stream.isTTY = true;
-    stream.setRawMode = (mode: boolean) => {
-      source.setRawMode(mode);
-      return stream;
-    };
+    // readline would leave raw mode when it closes, while parley still runs.
+    stream.setRawMode = () => stream;
     this.stream = stream;
     source.on("data", this.#take);
   }
 
-  /** Stops taking input: the terminal's stream is paused and left as readline would leave it. */
+  /** Sets the terminal's raw mode (no echo, no line editing, keys as bytes). */
+  setRaw(mode: boolean): void {
+    this.#source.setRawMode(mode);
+  }
+
+  /**
+   * Readline is done, the program is not: keys typed from now on are read
+   * and dropped, but for Ctrl+C and Ctrl+Z, which go to `keys`.
+   */
+  hold(keys: HeldKeys): void {
+    if (this.#closed) return;
+    this.#held = keys;
+    this.#queue = [];
+    this.stream.end();
+  }
+
+  /** Stops taking input: the terminal's stream is paused, and set back to cooked mode. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
     this.#source.off("data", this.#take);
     this.#source.pause();
-    this.stream.end();
+    this.#source.setRawMode(false);
+    if (this.#held === undefined) this.stream.end();
   }
 
   #take = (chunk: Uint8Array | string): void => {
     if (this.#closed) return;
     const bytes = typeof chunk === "string" ? this.#encoder.encode(chunk) : chunk;
+    if (this.#held !== undefined) {
+      if (bytes.includes(ETX)) this.#held.interrupt();
+      else if (bytes.includes(SUB)) this.#held.suspend();
+      return;
+    }
     const interrupt = bytes.indexOf(ETX);
     // Ctrl+C goes before whatever is still waiting, which it cancels.
     if (interrupt >= 0) this.#queue = [bytes.subarray(interrupt)];
@@ -75,7 +113,7 @@ export class PacedInput {
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
-      while (this.#queue.length > 0 && !this.#closed) {
+      while (this.#queue.length > 0 && !this.#closed && this.#held === undefined) {
         const head = this.#queue[0];
         if (head.length <= SLICE_BYTES) this.#queue.shift();
         else this.#queue[0] = head.subarray(SLICE_BYTES);

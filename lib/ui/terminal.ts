@@ -7,6 +7,13 @@
  * {@linkcode LineSource}). Ctrl+C is reported to a handler; Ctrl+D on an
  * empty line ends the input.
  *
+ * The terminal is parley's until {@linkcode Terminal.close}: it stays in raw
+ * mode after the input ended, with the prompt's place kept by a status line,
+ * and keys are read and dropped (Ctrl+C still leaves), so that nothing typed
+ * is echoed or left for the shell. Ctrl+Z gives the terminal back as it was
+ * and stops the process; when it is continued, the terminal is taken again
+ * and the input line redrawn.
+ *
  * @module
  */
 
@@ -15,7 +22,7 @@ import type { ReadStream, WriteStream } from "node:tty";
 import type { LineSource } from "../session/input_queue.ts";
 import { displayPosition } from "./display_width.ts";
 import { PacedInput } from "./paced_input.ts";
-import type { SafeText } from "./render.ts";
+import { escapeControls, type SafeText } from "./render.ts";
 import { stripStyle } from "./style.ts";
 
 /** The streams of a terminal, as `process.stdin` and `process.stdout`. */
@@ -31,6 +38,17 @@ const HISTORY_SIZE = 1000;
 /** readline's tab width, needed to measure what it drew. */
 const TAB_SIZE = 8;
 
+/** Stopping and continuing a process (Ctrl+Z, `fg`) exist. */
+const JOB_CONTROL = Deno.build.os !== "windows";
+
+/** What of readline's state the terminal reads and restores (public in Node, untyped). */
+interface HistoryState {
+  line: string;
+  cursor: number;
+  history: string[];
+  historyIndex: number;
+}
+
 /** An input line at the bottom of the terminal, and output above it. */
 export class Terminal implements LineSource {
   #rl: readline.Interface;
@@ -42,14 +60,19 @@ export class Terminal implements LineSource {
   #head = 0;
   #waiter: PromiseWithResolvers<void> | undefined;
   #inputEnded = false;
+  /** Readline is done (Ctrl+D) but the program is not: a status line stands where the prompt was. */
+  #held = false;
   #closed = false;
   #onInterrupt: (() => void) | undefined;
+  /** The last line handed out by {@linkcode Terminal.nextLine}, until taken. */
+  #handedOut: string | undefined;
 
   /** Takes over `streams`: raw mode, prompt, and line editing. */
   constructor(streams: TerminalStreams) {
     this.#output = streams.output;
     // Keys reach readline a slice at a time, so that a long paste cannot make the program deaf to signals.
     this.#input = new PacedInput(streams.input);
+    this.#input.setRaw(true);
     this.#rl = readline.createInterface({
       input: this.#input.stream,
       output: streams.output,
@@ -61,13 +84,19 @@ export class Terminal implements LineSource {
     });
     this.#rl.on("line", (line: string) => this.#submitted(line));
     this.#rl.on("SIGINT", () => this.#onInterrupt?.());
+    // With a listener, readline leaves Ctrl+Z to us (its own way leaves it deaf after `fg`).
+    this.#rl.on("SIGTSTP", this.#suspend);
     this.#rl.on("close", () => {
-      // Ctrl+D on an empty line: take the prompt away and end the input.
-      if (!this.#closed) this.#eraseInputArea();
-      this.#closed = true;
-      this.#input.close();
+      if (this.#closed) return;
+      // Ctrl+D on an empty line: the input ends, the program goes on; keep the terminal.
+      this.#eraseInputArea();
+      this.#held = true;
+      this.#input.hold({ interrupt: () => this.#onInterrupt?.(), suspend: this.#suspend });
+      this.#drawHeld();
       this.#endInput();
     });
+    this.#stopHistoryAtOldest();
+    if (JOB_CONTROL) Deno.addSignalListener("SIGCONT", this.#resume);
   }
 
   /** Calls `handler` when Ctrl+C is pressed. */
@@ -75,11 +104,21 @@ export class Terminal implements LineSource {
     this.#onInterrupt = handler;
   }
 
-  /** Shows `prompt` (which may be coloured) before the input line. */
+  /** Does what Ctrl+C does. */
+  interrupt(): void {
+    this.#onInterrupt?.();
+  }
+
+  /**
+   * Shows `prompt` (which may be coloured) before the input line; once the
+   * input ended, as the status line in its place.
+   */
   setPrompt(prompt: SafeText): void {
     if (prompt === this.#prompt) return;
+    if (this.#held) this.#eraseHeld();
     this.#prompt = prompt;
     if (this.#closed) return;
+    if (this.#held) return this.#drawHeld();
     this.#rl.setPrompt(prompt);
     // Redraw in place, keeping what is typed and where the cursor is.
     this.#rl.prompt(true);
@@ -89,6 +128,12 @@ export class Terminal implements LineSource {
   print(text: SafeText): void {
     if (this.#closed) {
       this.#output.write(text + "\n");
+      return;
+    }
+    if (this.#held) {
+      this.#eraseHeld();
+      this.#output.write(text + "\n");
+      this.#drawHeld();
       return;
     }
     const { rows } = this.#rl.getCursorPos();
@@ -111,7 +156,20 @@ export class Terminal implements LineSource {
       this.#typed = [];
       this.#head = 0;
     }
+    this.#handedOut = line;
     return line;
+  }
+
+  /** The line {@linkcode Terminal.nextLine} handed out last, once; `undefined` when taken already. */
+  takeHandedOut(): string | undefined {
+    const line = this.#handedOut;
+    this.#handedOut = undefined;
+    return line;
+  }
+
+  /** What is typed on the input line and not yet entered (`""` once the input ended). */
+  get draft(): string {
+    return this.#held || this.#closed ? "" : this.#rl.line;
   }
 
   /** Ends the input, as closing the terminal does. */
@@ -120,14 +178,83 @@ export class Terminal implements LineSource {
     return Promise.resolve();
   }
 
-  /** Takes the input line away and gives the terminal back as it was. */
+  /** Takes the input line away (showing a half-typed line as not sent) and gives the terminal back as it was. */
   close(): void {
     if (!this.#closed) {
+      const draft = this.draft;
       this.#closed = true;
-      this.#eraseInputArea();
+      if (JOB_CONTROL) Deno.removeSignalListener("SIGCONT", this.#resume);
+      if (this.#held) this.#eraseHeld();
+      else this.#eraseInputArea();
+      // A half-typed line is shown rather than lost, so that it can be copied.
+      if (draft !== "") this.#output.write(`not sent: ${escapeControls(draft)}\n`);
       this.#rl.close();
+      this.#input.close();
     }
     this.#endInput();
+  }
+
+  /**
+   * Ctrl+Z: gives the terminal back as it was (cooked mode, input line
+   * erased) and stops the process, as the key does in any program; SIGTSTP
+   * keeps its default action.
+   */
+  #suspend = (): void => {
+    if (this.#closed) return;
+    if (this.#held) this.#eraseHeld();
+    else this.#eraseInputArea();
+    this.#input.setRaw(false);
+    if (JOB_CONTROL) Deno.kill(Deno.pid, "SIGTSTP");
+  };
+
+  /** Continued after a stop (`fg`): takes the terminal again and redraws what it showed. */
+  #resume = (): void => {
+    if (this.#closed) return;
+    this.#input.setRaw(true);
+    if (this.#held) return this.#drawHeld();
+    // The shell wrote below where the input line was: readline will first go up as
+    // many rows as the cursor was below the prompt, so step down that far (as print does).
+    const { rows } = this.#rl.getCursorPos();
+    this.#output.write("\n".repeat(rows));
+    this.#rl.prompt(true);
+  };
+
+  /**
+   * Up on the oldest line that matches what was typed stays there, as
+   * bash's history-search-backward does; readline would wrap back to the
+   * typed text.
+   */
+  #stopHistoryAtOldest(): void {
+    const rl = this.#rl as unknown as HistoryState;
+    let before: { line: string; cursor: number; historyIndex: number } | undefined;
+    this.#input.stream.prependListener("keypress", () => {
+      before = { line: rl.line, cursor: rl.cursor, historyIndex: rl.historyIndex };
+    });
+    this.#input.stream.on("keypress", () => {
+      const wasOnEntry = before !== undefined && before.historyIndex >= 0 &&
+        before.historyIndex < rl.history.length;
+      if (!wasOnEntry || rl.historyIndex !== rl.history.length) return;
+      rl.line = before!.line;
+      rl.cursor = before!.cursor;
+      rl.historyIndex = before!.historyIndex;
+      this.#rl.prompt(true);
+    });
+  }
+
+  /** Draws the status line that stands for the prompt once the input ended; the cursor stays at its end. */
+  #drawHeld(): void {
+    this.#output.write(this.#prompt.trimEnd());
+  }
+
+  /** Clears the status line drawn by {@linkcode Terminal.#drawHeld}; the cursor ends where it began. */
+  #eraseHeld(): void {
+    const columns = this.#output.columns || 80;
+    const { rows, cols } = displayPosition(stripStyle(this.#prompt.trimEnd()), columns, TAB_SIZE);
+    // A status line that just fills its last row leaves the cursor there, not below.
+    const up = cols === 0 && rows > 0 ? rows - 1 : rows;
+    readline.moveCursor(this.#output, 0, -up);
+    readline.cursorTo(this.#output, 0);
+    readline.clearScreenDown(this.#output);
   }
 
   /** readline has drawn the submitted line and moved below it: take that back. */

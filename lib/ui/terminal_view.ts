@@ -31,6 +31,43 @@ export interface TerminalLook {
 /** Most lines printed at once (see {@linkcode TerminalView.peerLines}). */
 const PRINT_LINES = 64;
 
+/**
+ * Our lines from the moment the queue takes them from the terminal until
+ * they are reported sent, in order: what to show as not sent when a session
+ * ends with them still there.
+ */
+class Unsent {
+  #lines: string[] = [];
+  #head = 0;
+
+  /** How many lines are held. */
+  get count(): number {
+    return this.#lines.length - this.#head;
+  }
+
+  add(line: string): void {
+    this.#lines.push(line);
+  }
+
+  /** The oldest `count` lines went out. */
+  sent(count: number): void {
+    this.#head = Math.min(this.#head + count, this.#lines.length);
+    if (this.#head === this.#lines.length) this.clear();
+  }
+
+  /** Takes every line held. */
+  take(): string[] {
+    const lines = this.#lines.slice(this.#head);
+    this.clear();
+    return lines;
+  }
+
+  clear(): void {
+    this.#lines = [];
+    this.#head = 0;
+  }
+}
+
 /** Writes status lines above the input line. */
 class TerminalStatus implements StatusSink {
   #terminal: Terminal;
@@ -50,35 +87,86 @@ class TerminalStatus implements StatusSink {
   }
 }
 
+/** What to do when the input ends while no session runs. */
+export interface IdleEnd {
+  /** The status line that says it, such as `no client came; leaving`. */
+  line: string;
+  /** Does it: ends the program, as Ctrl+C does. */
+  leave(): void;
+}
+
 /** The user interface on a terminal: a {@linkcode Ui} backed by a {@linkcode Terminal}. */
 export class TerminalUi implements Ui {
   #terminal: Terminal;
   #input: InputQueue;
   #look: TerminalLook;
   #mode: SessionMode;
+  #unsent = new Unsent();
+  #view: TerminalView | undefined;
+  #idleText: string | undefined;
+  #idleEnd: IdleEnd | undefined;
   /** Status lines go above the input line. */
   readonly status: StatusSink;
 
-  /** Shows sessions with `mode` on `terminal`, reading the queue state from `input`. */
-  constructor(terminal: Terminal, input: InputQueue, mode: SessionMode, look: TerminalLook) {
+  /**
+   * Shows sessions with `mode` on `terminal`, reading the queue state from
+   * `input`. With `idleEnd`, the end of input while no session runs does
+   * what it says; without, the status line says that the input ended.
+   */
+  constructor(terminal: Terminal, input: InputQueue, mode: SessionMode, look: TerminalLook, idleEnd?: IdleEnd) {
     this.#terminal = terminal;
     this.#input = input;
     this.#mode = mode;
     this.#look = look;
+    this.#idleEnd = idleEnd;
     this.status = new TerminalStatus(terminal, look.style);
+    input.subscribe((event) => {
+      // The queue took the line the terminal handed out, or refused it.
+      const line = terminal.takeHandedOut();
+      if (event.kind === "changed" && line !== undefined) this.#unsent.add(line);
+      if (event.kind === "changed" && input.ended && this.#view === undefined) this.#idleEnded();
+    });
   }
 
   /** Creates the view of a session with `peerName`. */
   view(peerName: string): SessionView & Disposable {
-    return new TerminalView(this.#terminal, this.#input, this.#mode, {
-      ...this.#look,
-      label: this.#look.label ?? peerName,
-    });
+    const view = new TerminalView(
+      this.#terminal,
+      this.#input,
+      this.#mode,
+      {
+        ...this.#look,
+        label: this.#look.label ?? peerName,
+      },
+      this.#unsent,
+      () => {
+        if (this.#view === view) this.#view = undefined;
+      },
+    );
+    this.#view = view;
+    this.#idleText = undefined;
+    return view;
   }
 
   /** Shows `text` in the prompt while no session runs. */
   idle(text: string): void {
-    this.#terminal.setPrompt(safe`[${this.#look.style.dim(escapeControls(text))}] > `);
+    this.#idleText = text;
+    const { style } = this.#look;
+    // Once the input ended, a status line without the prompt's `>`.
+    if (this.#input.ended) {
+      this.#terminal.setPrompt(style.dim(escapeControls(`[${text}; input ended — Ctrl+C to leave]`)));
+    } else this.#terminal.setPrompt(safe`[${style.dim(escapeControls(text))}] > `);
+  }
+
+  #idleEnded(): void {
+    if (this.#idleEnd === undefined) {
+      if (this.#idleText !== undefined) this.idle(this.#idleText);
+      return;
+    }
+    const { line, leave } = this.#idleEnd;
+    this.#idleEnd = undefined;
+    this.status.line(line);
+    leave();
   }
 }
 
@@ -96,14 +184,29 @@ export class TerminalView implements SessionView, Disposable {
   #peerFinished = false;
   #unsubscribe: () => void;
   #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  #unsent: Unsent;
+  #disposed: () => void;
 
-  /** Shows a session on `terminal`; `look.label` names the peer. */
-  constructor(terminal: Terminal, input: InputQueue, mode: SessionMode, look: TerminalLook & { label: string }) {
+  /**
+   * Shows a session on `terminal`; `look.label` names the peer. `unsent`
+   * holds our lines taken from the terminal and not yet sent; `disposed` is
+   * called on disposal.
+   */
+  constructor(
+    terminal: Terminal,
+    input: InputQueue,
+    mode: SessionMode,
+    look: TerminalLook & { label: string },
+    unsent: Unsent = new Unsent(),
+    disposed: () => void = () => {},
+  ) {
     this.#terminal = terminal;
     this.#input = input;
     this.#duplex = mode === "duplex";
     this.#look = look;
     this.#label = escapeControls(look.label);
+    this.#unsent = unsent;
+    this.#disposed = disposed;
     this.#unsubscribe = input.subscribe(() => this.#showPrompt());
     this.#showPrompt();
   }
@@ -145,7 +248,8 @@ export class TerminalView implements SessionView, Disposable {
 
   /** Prints our lines as they go out; the prompt's count of queued lines goes down. */
   sent(lines: Uint8Array): void {
-    this.#printLines(this.#look.style.self(safe`you`), lines);
+    const count = this.#printLines(this.#look.style.self(safe`you`), lines);
+    this.#unsent.sent(count);
     this.#showPrompt();
   }
 
@@ -162,16 +266,28 @@ export class TerminalView implements SessionView, Disposable {
     this.#showPrompt();
   }
 
-  /** Stops following the input queue. */
+  /**
+   * Stops following the input queue. The session is over: our lines it did
+   * not send are printed, each as `not sent: …`, so that they can be copied.
+   */
   [Symbol.dispose](): void {
     this.#unsubscribe();
+    const unsent = this.#unsent.take();
+    if (unsent.length > 0) {
+      const { style } = this.#look;
+      this.#terminal.print(
+        joinSafe(unsent.map((line) => style.warn(safe`not sent: ${escapeControls(line)}`)), safe`\n`),
+      );
+    }
+    this.#disposed();
   }
 
-  /** Prints each line of `bytes` (each ending in `\n`) as a message from `who`. */
-  #printLines(who: SafeText, bytes: Uint8Array): void {
+  /** Prints each line of `bytes` (each ending in `\n`) as a message from `who`; returns how many. */
+  #printLines(who: SafeText, bytes: Uint8Array): number {
     const lines = this.#decoder.decode(bytes).split("\n");
     lines.pop();
     this.#terminal.print(joinSafe(lines.map((line) => this.#message(who, line)), safe`\n`));
+    return lines.length;
   }
 
   /** One message as shown: the time, who sent it, and its text made safe. */
@@ -184,12 +300,20 @@ export class TerminalView implements SessionView, Disposable {
   #showPrompt(): void {
     const { style } = this.#look;
     const label = this.#label;
+    const queued = this.#input.queued;
+    if (this.#input.ended) {
+      // The status line that stands for the prompt while parley still runs.
+      const what = this.#duplex
+        ? safe`still receiving from ${label}`
+        : escapeControls(queued > 0 ? `${queued} queued` : "leaving");
+      this.#terminal.setPrompt(style.dim(safe`[input ended; ${what} — Ctrl+C to leave]`));
+      return;
+    }
     let state: SafeText;
     if (this.#peerFinished) state = style.dim(safe`${label} finished sending`);
     else if (this.#duplex) state = style.peer(label);
     else if (this.#myTurn) state = style.ok(safe`your turn`);
     else state = style.warn(safe`waiting for ${label}`);
-    const queued = this.#input.queued;
     const waiting = queued > 0 ? style.dim(escapeControls(`, ${queued} queued`)) : safe``;
     this.#terminal.setPrompt(safe`[${state}${waiting}] > `);
   }

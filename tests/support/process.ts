@@ -155,6 +155,8 @@ export interface SpawnOptions {
   executable?: string;
   /** Run the command through this wrapper, for example `["setpriv", …]`. */
   wrapper?: string[];
+  /** More flags for `deno run`, after the compile task's, for example `["--allow-write=FILE"]`. */
+  flags?: string[];
 }
 
 /** A running server or client with piped stdin, stdout and stderr. */
@@ -222,9 +224,10 @@ export class RunningProgram implements AsyncDisposable {
 
 /** Starts `NAME.ts` (or a compiled binary) with `args`. */
 export function spawnProgram(name: ProgramName, args: string[], options: SpawnOptions = {}): RunningProgram {
+  const flags = [...compileFlags(name), ...(options.flags ?? [])];
   const command = options.executable !== undefined
     ? [options.executable, ...args]
-    : [Deno.execPath(), "run", ...compileFlags(name), "--no-prompt", `${ROOT}${name}.ts`, ...args];
+    : [Deno.execPath(), "run", ...flags, "--no-prompt", `${ROOT}${name}.ts`, ...args];
   return spawnCommand([...(options.wrapper ?? []), ...command], options);
 }
 

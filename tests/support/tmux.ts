@@ -21,6 +21,7 @@ export function haveTmux(): boolean {
 /** A private tmux server; dispose of it to kill every pane. */
 export class Tmux implements AsyncDisposable {
   #socket = `parley-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  #marks = 0;
 
   /** Runs tmux with `args` on this server; resolves to its stdout. */
   async run(...args: string[]): Promise<string> {
@@ -62,6 +63,28 @@ export class Tmux implements AsyncDisposable {
     );
     if (first) await this.run("set-option", "-g", "remain-on-exit", "on");
     await this.run("set-option", "-t", name, "remain-on-exit", "on");
+  }
+
+  /**
+   * Starts a real shell (`bash --norc`, prompt `$ `) in a new window `name`,
+   * to run programs from as a person does: with job control, and reading
+   * whatever a program leaves in the terminal.
+   */
+  async shell(name: string, options: { env?: Record<string, string>; width?: number } = {}): Promise<void> {
+    await this.start(name, ["bash", "--norc", "--noprofile"], { ...options, env: { PS1: "$ ", ...options.env } });
+    await this.waitFor(name, /^\$$/);
+  }
+
+  /**
+   * Runs `stty -g` in the shell of pane `name` (which must be at its
+   * prompt) and returns the terminal's modes as it prints them.
+   */
+  async stty(name: string): Promise<string> {
+    const mark = `STTY${++this.#marks}`;
+    await this.type(name, `echo "${mark}=$(stty -g)"`);
+    await this.keys(name, "Enter");
+    const screen = await this.waitFor(name, new RegExp(`^${mark}=\\S+$`));
+    return screen.findLast((row) => row.startsWith(`${mark}=`))!.slice(mark.length + 1);
   }
 
   /** Types `text` literally into pane `name`. */
