@@ -10,7 +10,7 @@
 
 import { writeAll } from "../io/buffered_writer.ts";
 import { CloseableSource } from "../io/closeable_source.ts";
-import { ExitCode, ParleyError, RefusedLinesError, UsageError } from "../io/errors.ts";
+import { ExitCode, OutputClosedError, ParleyError, RefusedLinesError, UsageError } from "../io/errors.ts";
 import { type Deadline, deadline } from "../io/time.ts";
 import type { Closer, Reader, TerminalAware, Writer } from "../io/types.ts";
 import type { SessionResult } from "../session.ts";
@@ -156,7 +156,8 @@ export async function runProgram<O extends CommonOptions>(
     const failure = strays.failure ?? error;
     if (failure instanceof ParleyError) {
       const hint = failure instanceof UsageError ? ` (see ${program.name} --help)` : "";
-      status.line(`${program.name}: ${failure.message}${hint}`);
+      // A reader that closed our stdout wanted no more: end quietly, as a filter does.
+      if (!(failure instanceof OutputClosedError)) status.line(`${program.name}: ${failure.message}${hint}`);
       transcript?.event(`${program.name}: ${failure.message}`);
       return failure.exitCode;
     }

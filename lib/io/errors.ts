@@ -70,6 +70,16 @@ export class RefusedError extends ParleyError {}
 /** Our own standard output cannot be written (for example a closed pipe). */
 export class OutputError extends ParleyError {}
 
+/**
+ * Standard output is a pipe whose reader closed it (`client ... | head -1`):
+ * it wants no more. The program ends quietly with exit 0, as Unix filters
+ * do; the message is for logs.
+ */
+export class OutputClosedError extends OutputError {
+  /** Always {@linkcode ExitCode.Ok}. */
+  override readonly exitCode: number = ExitCode.Ok;
+}
+
 /** Some lines read from our input were refused because they were too long. */
 export class RefusedLinesError extends ParleyError {}
 

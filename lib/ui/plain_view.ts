@@ -6,7 +6,7 @@
  */
 
 import { BufferedWriter } from "../io/buffered_writer.ts";
-import { describeOsError, isIoError, OutputError } from "../io/errors.ts";
+import { describeOsError, isIoError, OutputClosedError, OutputError } from "../io/errors.ts";
 import type { Writer } from "../io/types.ts";
 import type { SessionNotice, SessionView } from "../session/view.ts";
 import type { ByteClass } from "../wire/byte_class.ts";
@@ -142,6 +142,9 @@ export class PlainView implements SessionView, Disposable {
 
 function outputError(error: unknown): unknown {
   if (!isIoError(error)) return error;
+  if (error instanceof Deno.errors.BrokenPipe) {
+    return new OutputClosedError("Standard output was closed by its reader", { cause: error });
+  }
   const reason = describeOsError(error) ?? error.message;
   return new OutputError(`Cannot write to standard output: ${reason}`, { cause: error });
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { closedPort } from "../support/net.ts";
-import { assertExits, spawnProgram } from "../support/process.ts";
+import { assertExits, hasStackTrace, spawnProgram, startServer } from "../support/process.ts";
 
 const encoder = new TextEncoder();
 
@@ -157,7 +157,7 @@ Deno.test("client refuses to send a line over the limit, sends the rest, and exi
   assert.equal(await reader.readLine(), null);
 });
 
-Deno.test("client reports a closed stdout", async () => {
+Deno.test("a client whose stdout reader leaves (| head -1) ends quietly, exit 0, as a filter does", async () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   await using client = spawnProgram("client", ["127.0.0.1", String(listener.addr.port)]);
   using conn = await listener.accept();
@@ -167,5 +167,23 @@ Deno.test("client reports a closed stdout", async () => {
     const sent = await writeAll(conn, flood).then(() => true, () => false);
     if (!sent) break;
   }
-  await assertExits(client, 1, "client: Cannot write to standard output: broken pipe");
+  await assertExits(client, 0, /^connected to 127\.0\.0\.1:\d+$/);
+  assert.ok(!client.stderr.text.includes("broken pipe"), client.stderr.text);
+  // The peer sees us leave.
+  assert.equal(await conn.read(new Uint8Array(1)), null);
+});
+
+Deno.test("a server whose stdout reader leaves ends quietly too, even with -k", async () => {
+  const { server, port } = await startServer(["127.0.0.1", "0", "-k"]);
+  await using _server = server;
+  await server.stdout.cancel();
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const flood = encoder.encode("flood\n".repeat(10_000));
+  for (let i = 0; i < 50; i++) {
+    const sent = await writeAll(conn, flood).then(() => true, () => false);
+    if (!sent) break;
+  }
+  assert.equal((await server.exit()).code, 0);
+  assert.ok(!server.stderr.text.includes("broken pipe"), server.stderr.text);
+  assert.ok(!hasStackTrace(server.stderr.text));
 });
