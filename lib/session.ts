@@ -12,8 +12,9 @@
  *
  * In both modes the connection is read at all times, so lines are shown as
  * they arrive and a peer that leaves is noticed at once. The session ends when
- * the peer leaves, when our input ends (after every queued line is sent),
- * when `signal` aborts (Ctrl+C, SIGTERM), or on an error.
+ * the peer leaves, when our input ends (after every queued line is sent,
+ * and in alternating mode once the reply to the last one has come), when
+ * `signal` aborts (Ctrl+C, SIGTERM), or on an error.
  *
  * @module
  */
@@ -162,6 +163,8 @@ class Session {
   #peerGone = false;
   /** Lines handed to the socket in full. */
   #sent = 0;
+  /** Alternating: our last line is out and its reply has not come yet. */
+  #awaitingReply = false;
   /** Lines taken from the queue whose writing has not finished. */
   #inFlight = 0;
   #received = 0;
@@ -247,7 +250,9 @@ class Session {
     if (this.#input.queued === 0) {
       if (!this.#input.ended) return;
       if (this.#duplex) this.#sending = this.#finishSending();
-      else this.#finish({ end: "input-ended" });
+      // Each line sent is a turn the other side answers, as in the original
+      // send/receive chain: wait for the reply to our last line, then leave.
+      else if (!this.#awaitingReply) this.#finish({ end: "input-ended" });
       return;
     }
     if (this.#duplex) {
@@ -298,7 +303,10 @@ class Session {
       this.#inFlight = 0;
     });
     if (!open) return;
-    if (!this.#duplex && !this.#myTurn) this.#view.turn(false);
+    if (!this.#duplex && !this.#myTurn) {
+      this.#awaitingReply = true;
+      this.#view.turn(false);
+    }
     this.#step();
   }
 
@@ -386,6 +394,7 @@ class Session {
         }
         this.#received += count;
         this.#touch();
+        this.#awaitingReply = false;
         if (!this.#duplex && !this.#myTurn && this.#state === "open") {
           this.#myTurn = true;
           this.#step();

@@ -8,9 +8,12 @@ import assert from "node:assert/strict";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { assertExits, type RunningProgram, spawnProgram, startServer } from "../support/process.ts";
 
-/** Connects a client from `hostname`; returns once it chatted or was refused. */
+/**
+ * Connects a client from `hostname`; returns once it chatted or was refused.
+ * Duplex, so that it leaves at the end of its input without a reply.
+ */
 async function tryClient(hostname: string, port: number): Promise<RunningProgram> {
-  const client = spawnProgram("client", [hostname, String(port)]);
+  const client = spawnProgram("client", [hostname, String(port), "--duplex"]);
   await client.write("may I?\n");
   await client.closeStdin();
   await client.exit();
@@ -123,6 +126,8 @@ Deno.test("hundreds of connection attempts at once do not disturb a secured sess
     await client.write("still here\n");
     await server.stdout.waitFor(/^still here$/);
     await client.closeStdin();
+    // The client waits for the reply to its last line before it leaves.
+    await server.write("bye\n");
     assert.equal((await client.exit()).code, 0);
     assert.equal((await server.exit()).code, 0);
     assert.deepEqual(server.stdout.lines, ["before the flood", "still here"]);

@@ -7,6 +7,7 @@ import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { hasStackTrace, type RunningProgram, spawnCommand, spawnProgram, startServer } from "../support/process.ts";
 import { LOOPBACKS } from "../support/net.ts";
+import { quietFor } from "../support/wait.ts";
 
 const encoder = new TextEncoder();
 
@@ -27,11 +28,13 @@ for (const hostname of LOOPBACKS) {
     await client.write("ünïcödé ✓ and\ta tab\n");
     await server.stdout.waitFor(/^ünïcödé ✓ and\ta tab$/);
     await client.closeStdin();
+    // The client waits for the reply to its last line before it leaves.
+    await server.write("a reply\n");
 
     assert.equal((await client.exit()).code, 0);
     assert.equal((await server.exit()).code, 0);
     assert.deepEqual(server.stdout.lines, ["hello from the client", "ünïcödé ✓ and\ta tab"]);
-    assert.deepEqual(client.stdout.lines, ["hello from the server"]);
+    assert.deepEqual(client.stdout.lines, ["hello from the server", "a reply"]);
     await client.stderr.waitFor(/^end of input: left /);
     await server.stderr.waitFor(/ left$/);
     assertClean(client);
@@ -50,6 +53,8 @@ Deno.test("server prints where it listens and a client command that works", asyn
   await printed.write("via the printed command\n");
   await server.stdout.waitFor(/^via the printed command$/);
   await printed.closeStdin();
+  // The client waits for the reply to its last line before it leaves.
+  await server.write("ok\n");
   assert.equal((await printed.exit()).code, 0);
   assert.equal((await server.exit()).code, 0);
 });
@@ -61,6 +66,8 @@ Deno.test("client accepts the [::1]:PORT form", async () => {
   await client.write("bracketed\n");
   await server.stdout.waitFor(/^bracketed$/);
   await client.closeStdin();
+  // The client waits for the reply to its last line before it leaves.
+  await server.write("ok\n");
   assert.equal((await client.exit()).code, 0);
   assert.equal((await server.exit()).code, 0);
 });
@@ -139,6 +146,23 @@ Deno.test("SIGINT on a server that is still waiting for a client exits 0", async
   server.child.kill("SIGINT");
   assert.equal((await server.exit()).code, 0);
   assertClean(server);
+});
+
+Deno.test("a question from a script: at end of input the client waits for the reply to its last line", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  await using client = spawnProgram("client", ["127.0.0.1", String(listener.addr.port)]);
+  using conn = await listener.accept();
+  await client.write("what time is it?\n");
+  await client.closeStdin();
+  const reader = new LineReader(conn, { maxLineBytes: 1024 });
+  assert.equal(await reader.readLine(), "what time is it?");
+  // Longer than the linger of a side that leaves (1 s): a client that did not wait would be gone by now.
+  await quietFor(1500, "the client must still be there, waiting for the answer, not gone at its end of input");
+  await writeAll(conn, new TextEncoder().encode("noon\n")).catch(() => {});
+  assert.equal((await client.exit()).code, 0);
+  assert.deepEqual(client.stdout.lines, ["noon"]);
+  await client.stderr.waitFor(/^end of input: left 127\.0\.0\.1:\d+$/);
+  assert.equal(await reader.readLine(), null);
 });
 
 Deno.test("--keep-open serves one client after another", async () => {

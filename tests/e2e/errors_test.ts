@@ -153,6 +153,8 @@ Deno.test("client refuses to send a line over the limit, sends the rest, and exi
   await writeAll(conn, encoder.encode("reply\n"));
   assert.equal(await reader.readLine(), "also ok");
   await client.closeStdin();
+  // The client waits for the reply to its last line before it leaves.
+  await writeAll(conn, encoder.encode("ok\n"));
   await assertExits(client, 1, "client: 1 line over the 10-byte limit not sent");
   assert.equal(await reader.readLine(), null);
 });

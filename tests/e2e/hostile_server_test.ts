@@ -45,8 +45,8 @@ async function sendQuietly(peer: RawSocket, bytes: Uint8Array): Promise<boolean>
 }
 
 /** Starts a client of the raw listener; with `secret`, it uses the secret file and a 1 s handshake limit. */
-function clientOf(listener: RawListener, secret: boolean): RunningProgram {
-  const args = ["127.0.0.1", String(listener.port)];
+function clientOf(listener: RawListener, secret: boolean, extra: string[] = []): RunningProgram {
+  const args = ["127.0.0.1", String(listener.port), ...extra];
   if (secret) args.push("--secret-file", secretFile, "--handshake-timeout", "1");
   return spawnProgram("client", args);
 }
@@ -261,7 +261,8 @@ async function clientAgainstRandomServer(
   input: string[],
 ): Promise<void> {
   await using listener = await RawListener.listen();
-  await using client = clientOf(listener, secret !== "none");
+  // A silent server never answers: the client, which waits for the reply to its last line, ends on its idle limit.
+  await using client = clientOf(listener, secret !== "none", leaving === "silent" ? ["--idle-timeout", "0.3"] : []);
   // Staying silent ends when the client's input does: then it must have no line left waiting for a turn.
   for (const line of leaving === "silent" ? input.slice(0, 1) : input) await client.write(`${line}\n`);
   const peer = await listener.accept();

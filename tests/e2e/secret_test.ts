@@ -25,6 +25,8 @@ Deno.test("with the same secret on both sides they verify each other and chat", 
   await client.write("authenticated hello\n");
   await server.stdout.waitFor(/^authenticated hello$/);
   await client.closeStdin();
+  // The client waits for the reply to its last line before it leaves.
+  await server.write("ok\n");
   assert.equal((await client.exit()).code, 0);
   assert.equal((await server.exit()).code, 0);
 });
@@ -55,6 +57,8 @@ Deno.test("a wrong secret fails on both sides; the server keeps serving", async 
   await right.write("the right one\n");
   await server.stdout.waitFor(/^the right one$/);
   await right.closeStdin();
+  // The client waits for the reply to its last line before it leaves.
+  await server.write("ok\n");
   assert.equal((await right.exit()).code, 0);
   assert.equal((await server.exit()).code, 0);
 });

@@ -55,6 +55,8 @@ tlsTest("the README's self-signed certificate works as its own --ca", async ({ s
   await client.write("hello\n");
   await server.stdout.waitFor(/^hello$/);
   await client.closeStdin();
+  // The client waits for the reply to its last line before it leaves.
+  await server.write("ok\n");
   assert.equal((await client.exit()).code, 0);
 });
 
@@ -144,6 +146,8 @@ tlsTest("a TLS client that reaches a plain server is told at once; the server ke
   await plain.write("a real chat\n");
   await server.stdout.waitFor(/^a real chat$/);
   await plain.closeStdin();
+  // The client waits for the reply to its last line before it leaves.
+  await server.write("ok\n");
   assert.equal((await plain.exit()).code, 0);
   assert.equal((await server.exit()).code, 0);
 });
