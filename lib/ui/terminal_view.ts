@@ -303,9 +303,14 @@ export class TerminalView implements SessionView, Disposable {
     const queued = this.#input.queued;
     if (this.#input.ended) {
       // The status line that stands for the prompt while parley still runs.
+      // Alternating, the last line sent waits for its reply before parley leaves.
       const what = this.#duplex
         ? safe`still receiving from ${label}`
-        : escapeControls(queued > 0 ? `${queued} queued` : "leaving");
+        : queued > 0
+        ? escapeControls(`${queued} queued`)
+        : this.#myTurn
+        ? safe`leaving`
+        : safe`waiting for the reply of ${label}`;
       this.#terminal.setPrompt(style.dim(safe`[input ended; ${what} — Ctrl+C to leave]`));
       return;
     }

@@ -233,3 +233,22 @@ terminalTest("after Ctrl+D, Ctrl+C still leaves at once: exit 0, the terminal as
   assert.ok(!(await tmux.screen("shell")).some((row) => row.includes("ignored")));
   assert.equal(await new LineReader(conn, { maxLineBytes: 100 }).readLine(), null);
 });
+
+terminalTest(
+  "alternating, Ctrl+D after a line: the status says it waits for the reply, then parley leaves",
+  async () => {
+    await using tmux = new Tmux();
+    using peer = await clientFromShell(tmux, []);
+    await tmux.type("shell", "what time is it?");
+    await tmux.keys("shell", "Enter");
+    assert.equal(await peer.reader.readLine(), "what time is it?");
+    await tmux.keys("shell", "C-d");
+    await tmux.waitFor(
+      "shell",
+      /^\[input ended; waiting for the reply of 127\.0\.0\.1:\d+ — Ctrl\+C to leave\]$/,
+    );
+    await peer.send("noon\n");
+    await tmux.waitFor("shell", /^end of input: left 127\.0\.0\.1:\d+$/);
+    assert.equal(await lastStatus(tmux, "shell"), 0);
+  },
+);
