@@ -4,8 +4,10 @@
  * disturbing what is being typed.
  *
  * Typed lines go straight into the input queue, whole (the terminal is its
- * {@linkcode LineSource}). Ctrl+C is reported to a handler; Ctrl+D on an
- * empty line ends the input.
+ * {@linkcode LineSource}), except local commands (`commands.ts`): `/help`
+ * prints the keys and commands, `/quit` does what Ctrl+C does, `//text`
+ * sends `/text`, and any other `/` and a letter is refused, never sent.
+ * Ctrl+C is reported to a handler; Ctrl+D on an empty line ends the input.
  *
  * The terminal is parley's until {@linkcode Terminal.close}: it stays in raw
  * mode after the input ended, with the prompt's place kept by a status line,
@@ -20,9 +22,11 @@
 import * as readline from "node:readline";
 import type { ReadStream, WriteStream } from "node:tty";
 import type { LineSource } from "../session/input_queue.ts";
+import { classifyLine, HELP, unknownCommand } from "./commands.ts";
 import { displayPosition } from "./display_width.ts";
+import { deleteAfter, deleteBefore, type Edit, nextBoundary, previousBoundary } from "./graphemes.ts";
 import { PacedInput } from "./paced_input.ts";
-import { escapeControls, type SafeText } from "./render.ts";
+import { escapeControls, escapeLines, type SafeText } from "./render.ts";
 import { stripStyle } from "./style.ts";
 
 /** The streams of a terminal, as `process.stdin` and `process.stdout`. */
@@ -47,6 +51,35 @@ interface HistoryState {
   cursor: number;
   history: string[];
   historyIndex: number;
+}
+
+/** A key as readline's keypress events name it. */
+interface Key {
+  name?: string;
+  ctrl?: boolean;
+  meta?: boolean;
+}
+
+/** What `key` does to `before` when it moves or deletes by grapheme cluster; `undefined` for other keys. */
+function graphemeEdit(before: Edit, key: Key): Edit | undefined {
+  const { line, cursor } = before;
+  const name = key.ctrl ? `C-${key.name}` : key.name;
+  switch (name) {
+    case "left":
+    case "C-b":
+      return { line, cursor: previousBoundary(line, cursor) };
+    case "right":
+    case "C-f":
+      return { line, cursor: nextBoundary(line, cursor) };
+    case "backspace":
+      return deleteBefore(before);
+    case "delete":
+    case "C-d":
+      // Ctrl+D on an empty line ends the input instead.
+      return line === "" ? undefined : deleteAfter(before);
+    default:
+      return undefined;
+  }
 }
 
 /** An input line at the bottom of the terminal, and output above it. */
@@ -96,6 +129,7 @@ export class Terminal implements LineSource {
       this.#endInput();
     });
     this.#stopHistoryAtOldest();
+    this.#editByGrapheme();
     if (JOB_CONTROL) Deno.addSignalListener("SIGCONT", this.#resume);
   }
 
@@ -241,6 +275,28 @@ export class Terminal implements LineSource {
     });
   }
 
+  /**
+   * Left/Right (Ctrl+B/Ctrl+F), Backspace (Ctrl+H) and Delete (Ctrl+D on a
+   * line that is not empty) move and delete by grapheme cluster: readline
+   * does it by code point, splitting `e` + U+0301, flags, skin tones and ZWJ
+   * sequences. The result is made again from the line as it was before the key.
+   */
+  #editByGrapheme(): void {
+    const rl = this.#rl as unknown as HistoryState;
+    let before: Edit | undefined;
+    this.#input.stream.prependListener("keypress", () => {
+      before = this.#held || this.#closed ? undefined : { line: rl.line, cursor: rl.cursor };
+    });
+    this.#input.stream.on("keypress", (_text: string | undefined, key: Key | undefined) => {
+      if (before === undefined || key === undefined || key.meta || this.#held || this.#closed) return;
+      const edit = graphemeEdit(before, key);
+      if (edit === undefined || (edit.line === rl.line && edit.cursor === rl.cursor)) return;
+      rl.line = edit.line;
+      rl.cursor = edit.cursor;
+      this.#rl.prompt(true);
+    });
+  }
+
   /** Draws the status line that stands for the prompt once the input ended; the cursor stays at its end. */
   #drawHeld(): void {
     this.#output.write(this.#prompt.trimEnd());
@@ -264,9 +320,17 @@ export class Terminal implements LineSource {
     readline.moveCursor(this.#output, 0, -(rows + 1));
     readline.cursorTo(this.#output, 0);
     readline.clearScreenDown(this.#output);
-    this.#typed.push(line);
-    this.#waiter?.resolve();
+    const typed = classifyLine(line);
+    if (typed.kind === "send") {
+      this.#typed.push(typed.line);
+      this.#waiter?.resolve();
+    } else if (typed.kind === "help") {
+      this.#output.write(escapeLines(HELP.join("\n")) + "\n");
+    } else if (typed.kind === "unknown") {
+      this.#output.write(escapeControls(unknownCommand(typed.name)) + "\n");
+    }
     this.#rl.prompt();
+    if (typed.kind === "quit") this.#onInterrupt?.();
   }
 
   /** Clears from the first row of the prompt down; the cursor ends there. */
