@@ -13,7 +13,7 @@
  * In both modes the connection is read at all times, so lines are shown as
  * they arrive and a peer that leaves is noticed at once. The session ends when
  * the peer leaves, when our input ends (after every queued line is sent,
- * and in alternating mode once the reply to the last one has come), when
+ * and in alternating mode once the turn is ours again), when
  * `signal` aborts (Ctrl+C, SIGTERM), or on an error.
  *
  * @module
@@ -163,8 +163,6 @@ class Session {
   #peerGone = false;
   /** Lines handed to the socket in full. */
   #sent = 0;
-  /** Alternating: our last line is out and its reply has not come yet. */
-  #awaitingReply = false;
   /** Lines taken from the queue whose writing has not finished. */
   #inFlight = 0;
   #received = 0;
@@ -250,9 +248,11 @@ class Session {
     if (this.#input.queued === 0) {
       if (!this.#input.ended) return;
       if (this.#duplex) this.#sending = this.#finishSending();
-      // Each line sent is a turn the other side answers, as in the original
-      // send/receive chain: wait for the reply to our last line, then leave.
-      else if (!this.#awaitingReply) this.#finish({ end: "input-ended" });
+      // Each line is a turn the other side answers, as in the original
+      // send/receive chain: leave when the turn is ours and we have nothing
+      // more to say. So a side waits for the reply to its last line, and a
+      // side that does not speak first waits for the other's first line.
+      else if (this.#myTurn) this.#finish({ end: "input-ended" });
       return;
     }
     if (this.#duplex) {
@@ -284,7 +284,14 @@ class Session {
           await this.#writer.flush();
           this.#startCheck();
         }
-        if (this.#unconfirmed !== undefined && this.#unconfirmedBytes + run.bytes.length <= MAX_UNCONFIRMED_BYTES) {
+        if (this.#unconfirmed !== undefined && this.#unconfirmedBytes + run.bytes.length > MAX_UNCONFIRMED_BYTES) {
+          // Bulk: too much to hold. What is held is shown first, in order, and the rest as it goes.
+          for (const bytes of this.#unconfirmed) this.#view.sent(bytes);
+          this.#sent += this.#unconfirmedLines;
+          this.#unconfirmed = undefined;
+          this.#unconfirmedBytes = this.#unconfirmedLines = 0;
+        }
+        if (this.#unconfirmed !== undefined) {
           // Shown once the check ends, in order: a copy, so that the queue may reuse its memory now.
           this.#unconfirmed.push(run.bytes.slice());
           this.#unconfirmedBytes += run.bytes.length;
@@ -303,10 +310,7 @@ class Session {
       this.#inFlight = 0;
     });
     if (!open) return;
-    if (!this.#duplex && !this.#myTurn) {
-      this.#awaitingReply = true;
-      this.#view.turn(false);
-    }
+    if (!this.#duplex && !this.#myTurn) this.#view.turn(false);
     this.#step();
   }
 
@@ -325,8 +329,7 @@ class Session {
       await wait.promise;
       this.#checkWait = undefined;
       // Once our direction is closed an empty write fails anyway: it tells nothing then.
-      const gone = this.#peerGone ||
-        (this.#state === "open" && !this.#writeClosed && await resetAfterEnd(this.#conn) !== undefined);
+      const gone = this.#peerGone || (!this.#writeClosed && await resetAfterEnd(this.#conn) !== undefined);
       const runs = this.#unconfirmed ?? [];
       const lines = this.#unconfirmedLines;
       this.#unconfirmed = undefined;
@@ -334,6 +337,7 @@ class Session {
       this.#checking = undefined;
       if (gone) {
         this.#lost += lines;
+        this.#peerGone = true;
         this.#finish({ end: "peer-left" });
         return;
       }
@@ -342,8 +346,17 @@ class Session {
     })();
   }
 
+  /** Ends the wait of a running check at once and lets it finish: it probes now, or tells nothing. */
+  async #concludeCheck(): Promise<void> {
+    this.#checkWait?.cancel();
+    await this.#checking;
+  }
+
   /** Duplex: all our lines are out; close our direction and keep receiving. */
   async #finishSending(): Promise<void> {
+    // A check still running learns what it can now, while our direction is open.
+    await this.#concludeCheck();
+    if (this.#state !== "open") return;
     if (!(await this.#outgoing(() => this.#closeWrite()))) return;
     if (this.#peerDone) this.#finish({ end: "input-ended" });
     else this.#view.notice("finished-sending");
@@ -394,7 +407,6 @@ class Session {
         }
         this.#received += count;
         this.#touch();
-        this.#awaitingReply = false;
         if (!this.#duplex && !this.#myTurn && this.#state === "open") {
           this.#myTurn = true;
           this.#step();
@@ -484,6 +496,7 @@ class Session {
     const linger = deadline(lingerMs);
     try {
       await Promise.race([this.#sending, linger.promise]);
+      await this.#concludeCheck();
       // Ending our direction waits for a pending write to finish.
       await Promise.race([this.#closeWrite().catch(ignoreIoError), linger.promise]);
       // Reading on until the peer closes too avoids a reset that could destroy

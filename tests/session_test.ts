@@ -114,11 +114,14 @@ Deno.test("session leaves when interrupted and says how many lines were not sent
   assert.deepEqual([result.end, result.unsent], ["interrupted", 2]);
 });
 
-Deno.test("session leaves at once when its input is already over", async () => {
+Deno.test("session whose input is already over waits for its turn, then leaves", async () => {
   using pair = await connectedPair("127.0.0.1");
   const server = startSide(pair.server, new ChunkSource([]), { speaksFirst: false });
   const peer = new LineReader(pair.client, { maxLineBytes: 100 });
+  // The other side speaks first: its line is received, and then the turn is ours with nothing to say.
+  await writeAll(pair.client, encoder.encode("first words\n"));
   assert.equal(await peer.readLine(), null);
+  assert.deepEqual(lines(server.stdout), ["first words"]);
   pair.client.close();
   assert.equal((await finish(server)).end, "input-ended");
 });

@@ -129,13 +129,15 @@ Deno.test("SIGTERM on the server ends the session; the client hears that the ser
   assertClean(server);
 });
 
-Deno.test("end of input on the server while the client has the turn ends the session at once", async () => {
+Deno.test("end of input on the server while the client has the turn: it takes the client's line, then leaves", async () => {
   const { server, port } = await startServer(["127.0.0.1", "0"]);
   await using _server = server;
   await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
   await server.stderr.waitFor(/^connected: /);
   await server.closeStdin();
+  await client.write("one line for you\n");
   assert.equal((await server.exit()).code, 0);
+  assert.deepEqual(server.stdout.lines, ["one line for you"]);
   assert.equal((await client.exit()).code, 0);
   assert.match(server.stderr.lines.at(-1)!, /^end of input: left 127\.0\.0\.1:\d+$/);
 });
