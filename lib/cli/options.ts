@@ -55,6 +55,8 @@ export interface CommonOptions {
   idleTimeoutMs: number | undefined;
   /** `--log`: the file the conversation is appended to. */
   log: string | undefined;
+  /** `--bell`: on a terminal, ring the bell for a message that comes while the window is not focused. */
+  bell: boolean;
 }
 
 /** Default time allowed for the TLS and secret handshakes: 10 s. */
@@ -70,6 +72,7 @@ export const COMMON_OPTIONS = {
   "handshake-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   log: { type: "string" },
+  bell: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const satisfies OptionSpecs;
@@ -89,6 +92,8 @@ export const COMMON_HELP = `\
       --max-line SIZE  longest line sent or accepted (default: 64K; up to 16M)
       --log FILE       append the conversation to FILE, with the date and time
                        (created readable by you only; needs --allow-write=FILE)
+      --bell           on a terminal, ring the bell for a message that comes
+                       while the window is not focused
   -h, --help           show this help and exit
   -V, --version        show the version and exit`;
 
@@ -106,6 +111,7 @@ export function parseCommonOptions(values: {
   "handshake-timeout"?: string;
   "idle-timeout"?: string;
   log?: string;
+  bell?: boolean;
   help: boolean;
   version: boolean;
 }): CommonOptions {
@@ -128,6 +134,7 @@ export function parseCommonOptions(values: {
       ? undefined
       : parseDuration("--idle-timeout", values["idle-timeout"]),
     log: values.log,
+    bell: values.bell ?? false,
   };
 }
 

@@ -242,7 +242,7 @@ async function openInterface(
       import("../ui/terminal_view.ts"),
       import("../ui/style.ts"),
     ]);
-    const terminal = new Terminal(await streams.terminal());
+    const terminal = new Terminal(await streams.terminal(), { bell: options.bell });
     const input = new InputQueue(terminal, queueOptions);
     const look = { style: new Style(!Deno.noColor), timestamps: options.timestamps, label: options.name };
     const idleEnd = name === "server"

@@ -16,12 +16,16 @@
  * still read in raw mode, every key dropped but Ctrl+C and Ctrl+Z, so that
  * nothing typed is echoed, or left for the shell to run after parley exits.
  *
+ * With {@linkcode PacedInput.filterFocus}, the terminal's focus reports
+ * (`ESC [ I`, `ESC [ O`) are taken out before anything else sees the keys.
+ *
  * @module
  */
 
 import { PassThrough } from "node:stream";
 import type { ReadStream } from "node:tty";
 import { pause } from "../io/time.ts";
+import { FocusFilter } from "./attention.ts";
 
 /** Bytes given to readline in one turn of the event loop. */
 export const SLICE_BYTES = 64;
@@ -29,6 +33,8 @@ export const SLICE_BYTES = 64;
 const ETX = 0x03;
 /** Ctrl+Z, as a terminal in raw mode sends it. */
 const SUB = 0x1a;
+/** How long the start of a focus report at the end of a read waits for its end: a lone Escape key. */
+export const FOCUS_HOLD_MS = 30;
 
 /** What a held terminal still answers to. */
 export interface HeldKeys {
@@ -56,6 +62,8 @@ export class PacedInput {
   #closed = false;
   #held: HeldKeys | undefined;
   #encoder = new TextEncoder();
+  #focus: FocusFilter | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Starts taking `source`'s input. */
   constructor(source: ReadStream) {
@@ -71,6 +79,11 @@ export class PacedInput {
   /** Sets the terminal's raw mode (no echo, no line editing, keys as bytes). */
   setRaw(mode: boolean): void {
     this.#source.setRawMode(mode);
+  }
+
+  /** Takes the focus reports out of the keys from now on, and calls `onFocus` for each. */
+  filterFocus(onFocus: (focused: boolean) => void): void {
+    this.#focus = new FocusFilter(onFocus);
   }
 
   /**
@@ -89,6 +102,7 @@ export class PacedInput {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    clearTimeout(this.#flushTimer);
     this.#source.off("data", this.#take);
     this.#source.pause();
     this.#source.setRawMode(false);
@@ -97,7 +111,24 @@ export class PacedInput {
 
   #take = (chunk: Uint8Array | string): void => {
     if (this.#closed) return;
-    const bytes = typeof chunk === "string" ? this.#encoder.encode(chunk) : chunk;
+    let bytes = typeof chunk === "string" ? this.#encoder.encode(chunk) : chunk;
+    if (this.#focus !== undefined) {
+      clearTimeout(this.#flushTimer);
+      bytes = this.#focus.filter(bytes);
+      if (this.#focus.holding) this.#flushTimer = setTimeout(this.#flushFocus, FOCUS_HOLD_MS);
+      if (bytes.length === 0) return;
+    }
+    this.#pass(bytes);
+  };
+
+  /** No focus report followed what was held: it was a key. */
+  #flushFocus = (): void => {
+    this.#flushTimer = undefined;
+    const bytes = this.#focus?.flush();
+    if (bytes !== undefined && bytes.length > 0 && !this.#closed) this.#pass(bytes);
+  };
+
+  #pass(bytes: Uint8Array): void {
     if (this.#held !== undefined) {
       if (bytes.includes(ETX)) this.#held.interrupt();
       else if (bytes.includes(SUB)) this.#held.suspend();
@@ -108,7 +139,7 @@ export class PacedInput {
     if (interrupt >= 0) this.#queue = [bytes.subarray(interrupt)];
     else this.#queue.push(bytes);
     if (!this.#pumping) void this.#pump();
-  };
+  }
 
   async #pump(): Promise<void> {
     this.#pumping = true;

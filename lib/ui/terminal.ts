@@ -16,12 +16,17 @@
  * and stops the process; when it is continued, the terminal is taken again
  * and the input line redrawn.
  *
+ * The terminal's title names the peer and counts the messages that came
+ * while the window was not focused (`attention.ts`); it is given back, with
+ * focus reporting off, whenever the terminal is (Ctrl+Z, leaving).
+ *
  * @module
  */
 
 import * as readline from "node:readline";
 import type { ReadStream, WriteStream } from "node:tty";
 import type { LineSource } from "../session/input_queue.ts";
+import { Attention } from "./attention.ts";
 import { classifyLine, HELP, unknownCommand } from "./commands.ts";
 import { displayPosition } from "./display_width.ts";
 import { deleteAfter, deleteBefore, type Edit, nextBoundary, previousBoundary } from "./graphemes.ts";
@@ -35,6 +40,12 @@ export interface TerminalStreams {
   input: ReadStream;
   /** The screen, a TTY. */
   output: WriteStream;
+}
+
+/** How the chat window asks for attention. */
+export interface TerminalOptions {
+  /** Ring the bell for each message that comes while the window is not focused. */
+  bell?: boolean;
 }
 
 /** Lines of history kept for the up and down keys. */
@@ -99,13 +110,17 @@ export class Terminal implements LineSource {
   #onInterrupt: (() => void) | undefined;
   /** The last line handed out by {@linkcode Terminal.nextLine}, until taken. */
   #handedOut: string | undefined;
+  #attention: Attention;
 
-  /** Takes over `streams`: raw mode, prompt, and line editing. */
-  constructor(streams: TerminalStreams) {
+  /** Takes over `streams`: raw mode, prompt, line editing, and the title. */
+  constructor(streams: TerminalStreams, options: TerminalOptions = {}) {
     this.#output = streams.output;
     // Keys reach readline a slice at a time, so that a long paste cannot make the program deaf to signals.
     this.#input = new PacedInput(streams.input);
     this.#input.setRaw(true);
+    this.#attention = new Attention(streams.output, { bell: options.bell ?? false });
+    this.#input.filterFocus((focused) => this.#attention.focus(focused));
+    this.#attention.start();
     this.#rl = readline.createInterface({
       input: this.#input.stream,
       output: streams.output,
@@ -136,6 +151,16 @@ export class Terminal implements LineSource {
   /** Calls `handler` when Ctrl+C is pressed. */
   onInterrupt(handler: () => void): void {
     this.#onInterrupt = handler;
+  }
+
+  /** The title names `peer` (`undefined`: no session, `parley` alone). */
+  setTitlePeer(peer: string | undefined): void {
+    this.#attention.setPeer(peer);
+  }
+
+  /** A message came from the peer: counted in the title (and rung) when the window is not focused. */
+  peerMessage(): void {
+    if (!this.#closed) this.#attention.message();
   }
 
   /** Does what Ctrl+C does. */
@@ -224,6 +249,7 @@ export class Terminal implements LineSource {
       if (draft !== "") this.#output.write(`not sent: ${escapeControls(draft)}\n`);
       this.#rl.close();
       this.#input.close();
+      this.#attention.stop();
     }
     this.#endInput();
   }
@@ -238,6 +264,7 @@ export class Terminal implements LineSource {
     if (this.#held) this.#eraseHeld();
     else this.#eraseInputArea();
     this.#input.setRaw(false);
+    this.#attention.stop();
     if (JOB_CONTROL) Deno.kill(Deno.pid, "SIGTSTP");
   };
 
@@ -245,6 +272,7 @@ export class Terminal implements LineSource {
   #resume = (): void => {
     if (this.#closed) return;
     this.#input.setRaw(true);
+    this.#attention.start();
     if (this.#held) return this.#drawHeld();
     // The shell wrote below where the input line was: readline will first go up as
     // many rows as the cursor was below the prompt, so step down that far (as print does).

@@ -209,10 +209,12 @@ export class TerminalView implements SessionView, Disposable {
     this.#disposed = disposed;
     this.#unsubscribe = input.subscribe(() => this.#showPrompt());
     this.#showPrompt();
+    terminal.setTitlePeer(look.label);
   }
 
   /** Prints one line from the peer, with its control characters made visible. */
   peerLine(bytes: Uint8Array): Promise<void> {
+    this.#terminal.peerMessage();
     this.#terminal.print(this.#message(this.#look.style.peer(this.#label), this.#decoder.decode(bytes)));
     return Promise.resolve();
   }
@@ -227,6 +229,7 @@ export class TerminalView implements SessionView, Disposable {
     const who = this.#look.style.peer(this.#label);
     const lines = this.#decoder.decode(bytes).split("\n");
     lines.pop();
+    this.#terminal.peerMessage();
     for (let start = 0; start < lines.length; start += PRINT_LINES) {
       if (start > 0) await pause(0);
       this.#terminal.print(
@@ -272,6 +275,7 @@ export class TerminalView implements SessionView, Disposable {
    */
   [Symbol.dispose](): void {
     this.#unsubscribe();
+    this.#terminal.setTitlePeer(undefined);
     const unsent = this.#unsent.take();
     if (unsent.length > 0) {
       const { style } = this.#look;

@@ -97,6 +97,23 @@ export class Tmux implements AsyncDisposable {
     await this.run("send-keys", "-t", name, ...keys);
   }
 
+  /** Sends `bytes` to pane `name` as they are, as a terminal sends them (`send-keys -H`). */
+  async bytes(name: string, ...bytes: number[]): Promise<void> {
+    await this.run("send-keys", "-t", name, "-H", ...bytes.map((byte) => byte.toString(16).padStart(2, "0")));
+  }
+
+  /** Waits until the tmux format `format` of pane `name` (such as `#{pane_title}`) matches `pattern`; returns it. */
+  async waitForFormat(name: string, format: string, pattern: RegExp, timeoutMs = WAIT_MS): Promise<string> {
+    let value = "";
+    await waitFor(async () => pattern.test(value = await this.format(name, format)), {
+      what: `${format} matching ${pattern}`,
+      timeoutMs,
+      intervalMs: 50,
+      detail: () => value,
+    });
+    return value;
+  }
+
   /** Pastes `text` into pane `name` as a terminal paste (newlines become Enter). */
   async paste(name: string, text: string): Promise<void> {
     await this.run("set-buffer", "-b", "parley", text);
