@@ -125,6 +125,9 @@ export class TerminalUi implements Ui {
       const line = terminal.takeHandedOut();
       if (event.kind === "changed" && line !== undefined) this.#unsent.add(line);
       if (event.kind === "changed" && input.ended && this.#view === undefined) this.#idleEnded();
+      else if (event.kind === "changed" && this.#view === undefined && this.#idleText !== undefined) {
+        this.idle(this.#idleText);
+      }
     });
   }
 
@@ -153,9 +156,11 @@ export class TerminalUi implements Ui {
     this.#idleText = text;
     const { style } = this.#look;
     // Once the input ended, a status line without the prompt's `>`.
+    // Lines typed while no session runs wait for the next one: the prompt counts them.
+    const queued = this.#input.queued > 0 ? `, ${this.#input.queued} queued` : "";
     if (this.#input.ended) {
-      this.#terminal.setPrompt(style.dim(escapeControls(`[${text}; input ended — Ctrl+C to leave]`)));
-    } else this.#terminal.setPrompt(safe`[${style.dim(escapeControls(text))}] > `);
+      this.#terminal.setPrompt(style.dim(escapeControls(`[${text}${queued}; input ended — Ctrl+C to leave]`)));
+    } else this.#terminal.setPrompt(safe`[${style.dim(escapeControls(text + queued))}] > `);
   }
 
   #idleEnded(): void {

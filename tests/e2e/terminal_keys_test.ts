@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { compileFlags, type ProgramName, ROOT } from "../support/process.ts";
 import { haveTmux, Tmux } from "../support/tmux.ts";
@@ -213,3 +214,23 @@ terminalTest("Backspace, Ctrl+H, Delete and Ctrl+D delete a cluster whole", asyn
     }
   }
 });
+
+terminalTest(
+  "lines typed on a server waiting for a client are counted in the prompt, then sent on its turn",
+  async () => {
+    await using tmux = new Tmux();
+    await tmux.start("server", command("server", ["127.0.0.1", "0"]), { env: { NO_COLOR: "1" } });
+    const [, port] = (await tmux.waitFor("server", /^listening on /)).join("\n").match(/listening on \S+:(\d+)/)!;
+    await tmux.waitFor("server", new RegExp(`^\\[waiting for a client on 127\\.0\\.0\\.1:${port}\\] >$`));
+    await tmux.type("server", "typed early");
+    await tmux.keys("server", "Enter");
+    await tmux.waitFor("server", new RegExp(`^\\[waiting for a client on 127\\.0\\.0\\.1:${port}, 1 queued\\] >$`));
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+    const reader = new LineReader(conn, { maxLineBytes: 100 });
+    await writeAll(conn, new TextEncoder().encode("hello server\n"));
+    assert.equal(await reader.readLine(), "typed early");
+    conn.close();
+    await tmux.waitFor("server", /^127\.0\.0\.1:\d+ left$/);
+    assert.equal(await tmux.exitStatus("server"), 0);
+  },
+);
