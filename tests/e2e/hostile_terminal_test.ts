@@ -7,20 +7,10 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { WIND_DOWN_MS } from "../../lib/cli/program.ts";
-import { compileFlags, type ProgramName, ROOT } from "../support/process.ts";
 import { portsOf, tcpBacklog } from "../support/net.ts";
-import { haveTmux, Tmux } from "../support/tmux.ts";
+import { command, terminalTest } from "../support/terminal.ts";
+import { Tmux } from "../support/tmux.ts";
 import { waitFor } from "../support/wait.ts";
-
-const skip = haveTmux() ? "" : " (skipped: tmux is not installed; .ci/run installs it)";
-
-function terminalTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name: name + skip, ignore: skip !== "", fn });
-}
-
-function command(name: ProgramName, args: string[]): string[] {
-  return [Deno.execPath(), "run", ...compileFlags(name), "--no-prompt", `${ROOT}${name}.ts`, ...args];
-}
 
 /** The pid of the program running in pane `name` (the child of the pane's shell). */
 async function programPid(tmux: Tmux, name: string): Promise<number> {

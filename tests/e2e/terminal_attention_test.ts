@@ -8,58 +8,29 @@
  */
 
 import assert from "node:assert/strict";
-import { writeAll } from "../../lib/io/buffered_writer.ts";
-import { LineReader } from "../../lib/wire/line_reader.ts";
-import { compileFlags, type ProgramName, ROOT } from "../support/process.ts";
-import { haveTmux, Tmux } from "../support/tmux.ts";
+import { clientInShell, terminalTest } from "../support/terminal.ts";
+import { Tmux } from "../support/tmux.ts";
 import { quietFor } from "../support/wait.ts";
 
-const encoder = new TextEncoder();
-const skip = haveTmux() ? "" : " (skipped: tmux is not installed; .ci/run installs it)";
 const TITLE = "#{pane_title}";
 const BELL_FLAG = "#{window_bell_flag}";
 const FOCUS_OUT = [0x1b, 0x5b, 0x4f];
 const FOCUS_IN = [0x1b, 0x5b, 0x49];
-
-function terminalTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name: name + skip, ignore: skip !== "", fn });
-}
-
-/** The command line of a program, as the tests run it everywhere, as one line for a shell. */
-function commandLine(name: ProgramName, args: string[]): string {
-  return [Deno.execPath(), "run", ...compileFlags(name), "--no-prompt", `${ROOT}${name}.ts`, ...args].join(" ");
-}
 
 /** A shell in pane `shell` with its title; a client run from it (duplex unless `args` say), connected to a raw TCP peer. */
 async function clientFromShell(tmux: Tmux, args: string[] = ["--duplex"]) {
   await tmux.shell("shell", { env: { NO_COLOR: "1" } });
   const before = await tmux.format("shell", TITLE);
   assert.doesNotMatch(before, /parley/);
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  await tmux.type("shell", commandLine("client", ["127.0.0.1", String(port), ...args]));
-  await tmux.keys("shell", "Enter");
-  const conn = await listener.accept();
-  listener.close();
-  await tmux.waitFor("shell", /\] >$/);
-  return {
-    port,
+  const peer = await clientInShell(tmux, args);
+  return Object.assign(peer, {
     before,
-    conn,
-    reader: new LineReader(conn, { maxLineBytes: 1024 }),
     /** Sends `text` as one line and waits until it is shown. */
     async say(text: string): Promise<void> {
-      await writeAll(conn, encoder.encode(text + "\n"));
+      await peer.send(text + "\n");
       await tmux.waitFor("shell", new RegExp(`^127\\.0\\.0\\.1:\\d+: ${text}$`));
     },
-    [Symbol.dispose]: () => {
-      try {
-        conn.close();
-      } catch {
-        // Closed by the test already.
-      }
-    },
-  };
+  });
 }
 
 /**

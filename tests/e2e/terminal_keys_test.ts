@@ -8,20 +8,9 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
-import { compileFlags, type ProgramName, ROOT } from "../support/process.ts";
-import { haveTmux, Tmux } from "../support/tmux.ts";
+import { command, terminalTest } from "../support/terminal.ts";
+import { Tmux } from "../support/tmux.ts";
 import { waitFor, waitForSteady } from "../support/wait.ts";
-
-const skip = haveTmux() ? "" : " (skipped: tmux is not installed; .ci/run installs it)";
-
-function terminalTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name: name + skip, ignore: skip !== "", fn });
-}
-
-/** The command line of a program, as the tests run it everywhere. */
-function command(name: ProgramName, args: string[]): string[] {
-  return [Deno.execPath(), "run", ...compileFlags(name), "--no-prompt", `${ROOT}${name}.ts`, ...args];
-}
 
 /** A duplex client in pane `client`, connected to a raw TCP peer on loopback. */
 async function duplexClient(tmux: Tmux) {

@@ -7,56 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { writeAll } from "../../lib/io/buffered_writer.ts";
-import { LineReader } from "../../lib/wire/line_reader.ts";
-import { compileFlags, type ProgramName, ROOT } from "../support/process.ts";
-import { haveTmux, Tmux } from "../support/tmux.ts";
+import { clientInShell, commandLine, lastStatus, type RawPeer, terminalTest } from "../support/terminal.ts";
+import { Tmux } from "../support/tmux.ts";
 import { quietFor } from "../support/wait.ts";
 
-const encoder = new TextEncoder();
-const skip = haveTmux() ? "" : " (skipped: tmux is not installed; .ci/run installs it)";
-
-function terminalTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name: name + skip, ignore: skip !== "", fn });
-}
-
-/** The command line of a program, as the tests run it everywhere, as one line for a shell. */
-function commandLine(name: ProgramName, args: string[]): string {
-  return [Deno.execPath(), "run", ...compileFlags(name), "--no-prompt", `${ROOT}${name}.ts`, ...args].join(" ");
-}
-
 /** A shell in pane `shell` that runs a client; a raw TCP peer on loopback that it connects to. */
-async function clientFromShell(tmux: Tmux, args: string[]) {
+async function clientFromShell(tmux: Tmux, args: string[]): Promise<RawPeer> {
   await tmux.shell("shell", { env: { NO_COLOR: "1" } });
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  await tmux.type("shell", commandLine("client", ["127.0.0.1", String(port), ...args]));
-  await tmux.keys("shell", "Enter");
-  const conn = await listener.accept();
-  listener.close();
-  await tmux.waitFor("shell", /\] >$/);
-  const reader = new LineReader(conn, { maxLineBytes: 1024 });
-  return {
-    port,
-    conn,
-    reader,
-    send: (text: string) => writeAll(conn, encoder.encode(text)),
-    [Symbol.dispose]: () => {
-      try {
-        conn.close();
-      } catch {
-        // Closed by the test already.
-      }
-    },
-  };
-}
-
-/** The exit status of the last command in the shell of pane `name`, which must be at its prompt. */
-async function lastStatus(tmux: Tmux, name: string): Promise<number> {
-  await tmux.type(name, `echo "STATUS=$?"`);
-  await tmux.keys(name, "Enter");
-  const screen = await tmux.waitFor(name, /^STATUS=\d+$/);
-  return Number(screen.findLast((row) => row.startsWith("STATUS="))!.slice("STATUS=".length));
+  return await clientInShell(tmux, args);
 }
 
 for (const mode of ["alternating", "duplex"] as const) {
@@ -64,16 +22,8 @@ for (const mode of ["alternating", "duplex"] as const) {
     await using tmux = new Tmux();
     await tmux.shell("shell", { env: { NO_COLOR: "1" } });
     const before = await tmux.stty("shell");
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    await tmux.type(
-      "shell",
-      commandLine("client", ["127.0.0.1", String(listener.addr.port), ...(mode === "duplex" ? ["--duplex"] : [])]),
-    );
-    await tmux.keys("shell", "Enter");
-    using conn = await listener.accept();
-    listener.close();
-    const reader = new LineReader(conn, { maxLineBytes: 1024 });
-    await tmux.waitFor("shell", /\] >$/);
+    using peer = await clientInShell(tmux, mode === "duplex" ? ["--duplex"] : []);
+    const { reader } = peer;
     await tmux.type("shell", "half");
     await tmux.waitFor("shell", /\] > half$/);
 
@@ -108,16 +58,8 @@ for (const mode of ["alternating", "duplex"] as const) {
       await using tmux = new Tmux();
       await tmux.shell("shell", { env: { NO_COLOR: "1" } });
       const before = await tmux.stty("shell");
-      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      await tmux.type(
-        "shell",
-        commandLine("client", ["127.0.0.1", String(listener.addr.port), ...(mode === "duplex" ? ["--duplex"] : [])]),
-      );
-      await tmux.keys("shell", "Enter");
-      using conn = await listener.accept();
-      listener.close();
-      const reader = new LineReader(conn, { maxLineBytes: 1024 });
-      await tmux.waitFor("shell", /\] >$/);
+      using peer = await clientInShell(tmux, mode === "duplex" ? ["--duplex"] : []);
+      const { conn, reader } = peer;
       if (mode === "alternating") {
         // A line sent, and one queued behind it: the session goes on after Ctrl+D until it is sent.
         await tmux.type("shell", "first");
@@ -139,7 +81,7 @@ for (const mode of ["alternating", "duplex"] as const) {
       await tmux.keys("shell", "Enter");
       await tmux.type("shell", "typed ahead");
       if (mode === "duplex") {
-        await conn.write(encoder.encode("still here\n"));
+        await peer.send("still here\n");
         await tmux.waitFor("shell", [/: still here$/, status]);
       }
       await quietFor(300, "a terminal in cooked mode echoes typed keys at once");
@@ -217,12 +159,7 @@ terminalTest("after Ctrl+D, Ctrl+C still leaves at once: exit 0, the terminal as
   await using tmux = new Tmux();
   await tmux.shell("shell", { env: { NO_COLOR: "1" } });
   const before = await tmux.stty("shell");
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  await tmux.type("shell", commandLine("client", ["127.0.0.1", String(listener.addr.port), "--duplex"]));
-  await tmux.keys("shell", "Enter");
-  using conn = await listener.accept();
-  listener.close();
-  await tmux.waitFor("shell", /\] >$/);
+  using peer = await clientInShell(tmux, ["--duplex"]);
   await tmux.keys("shell", "C-d");
   await tmux.waitFor("shell", /^\[input ended; still receiving from 127\.0\.0\.1:\d+ — Ctrl\+C to leave\]$/);
   await tmux.type("shell", "ignored");
@@ -231,7 +168,7 @@ terminalTest("after Ctrl+D, Ctrl+C still leaves at once: exit 0, the terminal as
   assert.equal(await lastStatus(tmux, "shell"), 0);
   assert.equal(await tmux.stty("shell"), before);
   assert.ok(!(await tmux.screen("shell")).some((row) => row.includes("ignored")));
-  assert.equal(await new LineReader(conn, { maxLineBytes: 100 }).readLine(), null);
+  assert.equal(await peer.reader.readLine(), null);
 });
 
 terminalTest(

@@ -7,21 +7,10 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
-import { compileFlags, type ProgramName, ROOT } from "../support/process.ts";
-import { haveTmux, Tmux } from "../support/tmux.ts";
+import { command, terminalTest } from "../support/terminal.ts";
+import { Tmux } from "../support/tmux.ts";
 
 const encoder = new TextEncoder();
-const skip = haveTmux() ? "" : " (skipped: tmux is not installed; .ci/run installs it)";
-
-function terminalTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name: name + skip, ignore: skip !== "", fn });
-}
-
-/** The command line of a program, as the tests run it everywhere. */
-function command(name: ProgramName, args: string[]): string[] {
-  return [Deno.execPath(), "run", ...compileFlags(name), "--no-prompt", `${ROOT}${name}.ts`, ...args];
-}
-
 /** A raw TCP peer on loopback that a client in tmux connects to. */
 async function clientWithPeer(
   tmux: Tmux,

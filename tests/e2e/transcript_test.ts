@@ -21,7 +21,8 @@ import {
   startServer,
 } from "../support/process.ts";
 import { rawConnect, RawListener } from "../support/raw_peer.ts";
-import { haveTmux, Tmux } from "../support/tmux.ts";
+import { terminalTest } from "../support/terminal.ts";
+import { Tmux } from "../support/tmux.ts";
 import { waitFor } from "../support/wait.ts";
 
 const encoder = new TextEncoder();
@@ -283,44 +284,38 @@ Deno.test("an empty --log is a usage error", async () => {
 
 // On a terminal: the same transcript, with the lines shown as `you:` when sent.
 
-const skipTmux = haveTmux() ? "" : " (skipped: tmux is not installed; .ci/run installs it)";
-
-Deno.test({
-  name: `on a terminal, both sides are logged as the window shows them${skipTmux}`,
-  ignore: skipTmux !== "",
-  fn: async () => {
-    const log = newLog();
-    await using tmux = new Tmux();
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = listener.addr.port;
-    const args = ["127.0.0.1", String(port), "--log", log.path, "--name", "Ann"];
-    await tmux.start("client", [
-      Deno.execPath(),
-      "run",
-      ...compileFlags("client"),
-      ...log.flags,
-      "--no-prompt",
-      `${ROOT}client.ts`,
-      ...args,
-    ], { env: { NO_COLOR: "1" } });
-    using conn = await listener.accept();
-    listener.close();
-    const reader = new LineReader(conn, { maxLineBytes: 1024 });
-    await tmux.waitFor("client", /your turn\] >$/);
-    await tmux.type("client", "typed at the terminal");
-    await tmux.keys("client", "Enter");
-    assert.equal(await reader.readLine(), "typed at the terminal");
-    await writeAll(conn, encoder.encode("an answer \x1b[2J\n"));
-    await tmux.waitFor("client", /^Ann: an answer \^\[\[2J$/);
-    await waitFor(async () => (await Deno.readTextFile(log.path)).includes("Ann: an answer"), {
-      what: "the answer in the transcript",
-      detail: () => Deno.readTextFileSync(log.path),
-    });
-    const lines = conversation(await logLines(log.path));
-    assert.deepEqual(lines.slice(1), [
-      `-- connected to 127.0.0.1:${port}`,
-      "you: typed at the terminal",
-      "Ann: an answer ^[[2J",
-    ]);
-  },
+terminalTest("on a terminal, both sides are logged as the window shows them", async () => {
+  const log = newLog();
+  await using tmux = new Tmux();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  const args = ["127.0.0.1", String(port), "--log", log.path, "--name", "Ann"];
+  await tmux.start("client", [
+    Deno.execPath(),
+    "run",
+    ...compileFlags("client"),
+    ...log.flags,
+    "--no-prompt",
+    `${ROOT}client.ts`,
+    ...args,
+  ], { env: { NO_COLOR: "1" } });
+  using conn = await listener.accept();
+  listener.close();
+  const reader = new LineReader(conn, { maxLineBytes: 1024 });
+  await tmux.waitFor("client", /your turn\] >$/);
+  await tmux.type("client", "typed at the terminal");
+  await tmux.keys("client", "Enter");
+  assert.equal(await reader.readLine(), "typed at the terminal");
+  await writeAll(conn, encoder.encode("an answer \x1b[2J\n"));
+  await tmux.waitFor("client", /^Ann: an answer \^\[\[2J$/);
+  await waitFor(async () => (await Deno.readTextFile(log.path)).includes("Ann: an answer"), {
+    what: "the answer in the transcript",
+    detail: () => Deno.readTextFileSync(log.path),
+  });
+  const lines = conversation(await logLines(log.path));
+  assert.deepEqual(lines.slice(1), [
+    `-- connected to 127.0.0.1:${port}`,
+    "you: typed at the terminal",
+    "Ann: an answer ^[[2J",
+  ]);
 });
