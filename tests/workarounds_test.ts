@@ -247,3 +247,40 @@ Deno.test("canary: node:readline measures the whole line for every pasted charac
     rl.close();
   }
 });
+
+Deno.test("canary: node:readline loses count of its rows when a wide character wraps", async () => {
+  const input = Object.assign(new PassThrough(), {
+    isTTY: true,
+    setRawMode(this: PassThrough) {
+      return this;
+    },
+  });
+  const output = Object.assign(new Writable({ write: (_chunk, _encoding, done) => done() }), {
+    isTTY: true,
+    columns: 21,
+  });
+  // 14 columns of prompt and three wide characters leave one column: the fourth wraps, that blank left behind.
+  const rl = readline.createInterface({ input, output, terminal: true, prompt: "[your turn] > " });
+  try {
+    rl.prompt();
+    for (const char of "漢字漢字") {
+      const typed = new Promise<void>((resolve) => input.once("keypress", () => resolve()));
+      input.write(char);
+      await typed;
+    }
+    const { rows } = rl.getCursorPos();
+    assert.equal(rows, 1);
+    // Node redraws when typing moves the cursor to a new row, and counts it; Deno's readline only at the right edge.
+    const counted = (rl as unknown as { prevRows?: number }).prevRows ?? 0;
+    assert.ok(
+      counted < rows,
+      news(
+        `loses count of its rows when a wide character wraps (counts ${counted} of ${rows})`,
+        "Terminal.#countWrappedRows in lib/ui/terminal.ts",
+        "wrapped-input-rows",
+      ),
+    );
+  } finally {
+    rl.close();
+  }
+});

@@ -145,6 +145,8 @@ export class Terminal implements LineSource {
     });
     this.#stopHistoryAtOldest();
     this.#editByGrapheme();
+    this.#countWrappedRows();
+    this.#followReflow();
     if (JOB_CONTROL) Deno.addSignalListener("SIGCONT", this.#resume);
   }
 
@@ -322,6 +324,44 @@ export class Terminal implements LineSource {
       rl.line = edit.line;
       rl.cursor = edit.cursor;
       this.#rl.prompt(true);
+    });
+  }
+
+  /**
+   * Keeps readline's count of the rows between the prompt and the cursor
+   * true as typing wraps the line. Deno's readline redraws (and counts) only
+   * when a character ends exactly at the right edge; a wide character that
+   * does not fit in the last column wraps with a blank left there, so the
+   * count stayed behind, and the next redraw (a message arriving, the line
+   * filling a row) went up too few rows and left a copy of the prompt row
+   * above (docs/design.md#wrapped-input-rows). After every key readline has
+   * handled, the cursor is where readline measures it.
+   */
+  #countWrappedRows(): void {
+    const rl = this.#rl as unknown as { prevRows?: number };
+    this.#input.stream.on("keypress", () => {
+      if (this.#held || this.#closed) return;
+      rl.prevRows = this.#rl.getCursorPos().rows;
+    });
+  }
+
+  /**
+   * A resized terminal rewraps the rows it shows (tmux, VTE, kitty, iTerm2,
+   * Windows Terminal and most others reflow), so the cursor is now as many
+   * rows below the prompt as the new width makes it. readline, redrawing on
+   * `resize`, would go up as many rows as it was below before the resize:
+   * after narrowing it stops short and leaves a stale copy of the prompt row
+   * (or writes over a message above); after widening it goes too far and
+   * erases the end of a message. Before readline redraws, its count is set
+   * to the row the cursor is on at the new width.
+   */
+  #followReflow(): void {
+    const rl = this.#rl as unknown as { prevRows?: number };
+    this.#output.prependListener("resize", () => {
+      if (this.#held || this.#closed) return;
+      const { rows, cols } = this.#rl.getCursorPos();
+      // A cursor just past a full row is still on that row, waiting to wrap, after a reflow.
+      rl.prevRows = cols === 0 && rows > 0 ? rows - 1 : rows;
     });
   }
 

@@ -1,7 +1,8 @@
 /**
  * The programs on a real terminal, driven through tmux: line editing and
  * history, messages arriving while typing, labels and colours, escape
- * sequences from the peer, and leaving with Ctrl+C.
+ * sequences from the peer, leaving with Ctrl+C, and wide characters as the
+ * input wraps and the window is resized.
  */
 
 import assert from "node:assert/strict";
@@ -9,6 +10,7 @@ import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { command, terminalTest } from "../support/terminal.ts";
 import { Tmux } from "../support/tmux.ts";
+import { waitFor } from "../support/wait.ts";
 
 const encoder = new TextEncoder();
 /** A raw TCP peer on loopback that a client in tmux connects to. */
@@ -229,3 +231,79 @@ terminalTest("the server on a terminal waits for a client, then chats", async ()
   await tmux.waitFor("server", /^127\.0\.0\.1:\d+ left$/);
   assert.equal(await tmux.exitStatus("server"), 0);
 });
+
+/**
+ * The conversation in pane `name` with what scrolled off the top, from the
+ * line that says the client connected (tmux keeps in its history what a
+ * redraw at the top of the screen cleared).
+ */
+async function conversation(tmux: Tmux, name: string): Promise<string[]> {
+  const rows = await tmux.screen(name, { history: true });
+  return rows.slice(Math.max(0, rows.findIndex((row) => row.startsWith("connected to "))));
+}
+
+/** Waits until the conversation in pane `name` is exactly `expected`, one pattern per row. */
+async function waitForConversation(tmux: Tmux, name: string, expected: RegExp[]): Promise<void> {
+  let rows: string[] = [];
+  await waitFor(
+    async () =>
+      (rows = await conversation(tmux, name)).length === expected.length &&
+      expected.every((pattern, i) => pattern.test(rows[i])),
+    { what: `the conversation ${expected.join(", ")}`, detail: () => rows.join("\n") },
+  );
+}
+
+/** `count` characters two columns wide, and an `x`. */
+function wide(count: number): string {
+  return "漢字".repeat(count).slice(0, count) + "x";
+}
+
+terminalTest(
+  "wide characters wrapping at an odd prompt width leave no stale prompt row when a message arrives",
+  async () => {
+    await using tmux = new Tmux();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    // `[your turn] > ` is 14 columns: in 21, a wide character meets the right edge with one column left.
+    const args = ["127.0.0.1", String(listener.addr.port)];
+    await tmux.start("client", command("client", args), { env: { NO_COLOR: "1" }, width: 21, height: 30 });
+    using conn = await listener.accept();
+    listener.close();
+    await tmux.waitFor("client", /^\[your turn\] >$/);
+    const typed = wide(23);
+    await tmux.type("client", typed);
+    await waitForConversation(tmux, "client", [/^connected to /, new RegExp(`^\\[your turn\\] > ${typed}$`)]);
+    await writeAll(conn, encoder.encode("one\ntwo\n"));
+    await waitForConversation(tmux, "client", [
+      /^connected to /,
+      /^127\.0\.0\.1:\d+: one$/,
+      /^127\.0\.0\.1:\d+: two$/,
+      new RegExp(`^\\[your turn\\] > ${typed}$`),
+    ]);
+  },
+);
+
+terminalTest(
+  "narrowing and widening the window with wide characters typed leaves no stale row and loses no message",
+  async () => {
+    await using tmux = new Tmux();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const args = ["127.0.0.1", String(listener.addr.port), "--duplex", "--name", "p"];
+    await tmux.start("client", command("client", args), { env: { NO_COLOR: "1" }, width: 21, height: 30 });
+    using conn = await listener.accept();
+    listener.close();
+    await tmux.waitFor("client", /\] >$/);
+    const typed = wide(22);
+    await tmux.type("client", typed);
+    const prompt = new RegExp(`^\\[p\\] > ${typed}$`);
+    const said = (text: string) => new RegExp(`^p: ${text}$`);
+    await writeAll(conn, encoder.encode("one\n"));
+    await waitForConversation(tmux, "client", [/^connected to /, said("one"), prompt]);
+    // The input takes four rows at 21 columns, five at 17 and four again at 23.
+    await tmux.resize("client", 17);
+    await writeAll(conn, encoder.encode("two\n"));
+    await waitForConversation(tmux, "client", [/^connected to /, said("one"), said("two"), prompt]);
+    await tmux.resize("client", 23);
+    await writeAll(conn, encoder.encode("three\n"));
+    await waitForConversation(tmux, "client", [/^connected to /, said("one"), said("two"), said("three"), prompt]);
+  },
+);

@@ -32,11 +32,16 @@ export class Tmux implements AsyncDisposable {
   }
 
   /**
-   * Starts `command` in a new window `name`, `width` columns wide, with
+   * Starts `command` in a new window `name`, `width` columns wide (80) and
+   * `height` rows high (20), with
    * `env` set. When the command exits, a shell prints `[exit N]` below it
    * (tmux itself may notice a dead pane late), and the pane stays.
    */
-  async start(name: string, command: string[], options: { env?: Record<string, string>; width?: number } = {}) {
+  async start(
+    name: string,
+    command: string[],
+    options: { env?: Record<string, string>; width?: number; height?: number } = {},
+  ) {
     // The tmux server inherits our environment: NO_COLOR is set only when asked.
     const env = Object.entries({ TERM: "xterm-256color", ...options.env }).map(([key, value]) => `${key}=${value}`);
     const first = (await this.run("list-sessions").catch(() => "")) === "";
@@ -48,7 +53,7 @@ export class Tmux implements AsyncDisposable {
       "-x",
       String(options.width ?? 80),
       "-y",
-      "20",
+      String(options.height ?? 20),
       "env",
       "-u",
       "NO_COLOR",
@@ -122,10 +127,19 @@ export class Tmux implements AsyncDisposable {
 
   /**
    * The screen of pane `name`, one string per line: rows that wrap are joined
-   * (keeping their spaces), trailing spaces and empty rows are dropped.
+   * (keeping their spaces), trailing spaces and empty rows are dropped. With
+   * `history`, the rows scrolled off the top come first.
    */
-  async screen(name: string, options: { escapes?: boolean } = {}): Promise<string[]> {
-    const text = await this.run("capture-pane", "-p", "-J", ...(options.escapes ? ["-e"] : []), "-t", name);
+  async screen(name: string, options: { escapes?: boolean; history?: boolean } = {}): Promise<string[]> {
+    const text = await this.run(
+      "capture-pane",
+      "-p",
+      "-J",
+      ...(options.escapes ? ["-e"] : []),
+      ...(options.history ? ["-S", "-"] : []),
+      "-t",
+      name,
+    );
     const rows = text.split("\n").map((row) => row.trimEnd());
     while (rows.length > 0 && rows.at(-1) === "") rows.pop();
     return rows;
@@ -165,6 +179,22 @@ export class Tmux implements AsyncDisposable {
   async exitStatus(name: string, timeoutMs = WAIT_MS): Promise<number> {
     const screen = await this.waitFor(name, /^\[exit \d+\]$/, timeoutMs);
     return Number(/^\[exit (\d+)\]$/.exec(screen.findLast((row) => row.startsWith("[exit "))!)![1]);
+  }
+
+  /**
+   * Resizes the window of pane `name` to `width` columns, as dragging its
+   * edge does; resolves once the program in it can know (tmux redraws its
+   * screen at once but tells the terminal device, and so the program, later).
+   */
+  async resize(name: string, width: number): Promise<void> {
+    await this.run("resize-window", "-t", name, "-x", String(width));
+    const tty = await this.format(name, "#{pane_tty}");
+    let size = "";
+    await waitFor(async () => {
+      const { stdout } = await new Deno.Command("stty", { args: ["-F", tty, "size"] }).output();
+      size = new TextDecoder().decode(stdout).trim();
+      return size.endsWith(` ${width}`);
+    }, { what: `${tty} to be ${width} columns wide`, intervalMs: 10, detail: () => size });
   }
 
   /** Kills the tmux server and everything in it. */
