@@ -133,6 +133,8 @@ class Session {
   #reader: LineReader;
   #writer: BufferedWriter;
   #myTurn: boolean;
+  /** The peer was seen not taking turns, and the view told. */
+  #toldNotAlternating = false;
   #state: "open" | "leaving" | "closed" = "open";
   #outcome = Promise.withResolvers<Outcome>();
   #sending: Promise<void> | undefined;
@@ -407,6 +409,10 @@ class Session {
         }
         this.#received += count;
         this.#touch();
+        if (!this.#duplex && !this.#toldNotAlternating && (count > 1 || this.#myTurn)) {
+          this.#toldNotAlternating = true;
+          this.#view.notice("peer-not-alternating");
+        }
         if (!this.#duplex && !this.#myTurn && this.#state === "open") {
           this.#myTurn = true;
           this.#step();

@@ -35,16 +35,22 @@ export interface SessionView {
   turn(mine: boolean): void;
   /** Reports that lines of ours (each with its `\n`) went out. */
   sent(lines: Uint8Array): void;
-  /** Reports a change in a duplex conversation. */
+  /** Reports a change in the conversation. */
   notice(notice: SessionNotice): void;
 }
 
 /** How the two sides take turns. */
 export type SessionMode = "alternating" | "duplex";
 
-/** Changes in a duplex conversation that a person may want to know about. */
+/** Changes in a conversation that a person may want to know about. */
 export type SessionNotice =
-  /** The peer closed its sending direction; our lines still go to it. */
+  /** Duplex: the peer closed its sending direction; our lines still go to it. */
   | "peer-finished"
-  /** Our input ended and every line went out; we still receive. */
-  | "finished-sending";
+  /** Duplex: our input ended and every line went out; we still receive. */
+  | "finished-sending"
+  /**
+   * Alternating: the peer sent a line when the turn was already ours (or
+   * several in one turn), so it is not taking turns: a duplex parley, or a
+   * person at netcat. Said once a session; plain TCP cannot say more.
+   */
+  | "peer-not-alternating";

@@ -12,7 +12,7 @@ import type { SessionNotice, SessionView } from "../session/view.ts";
 import type { ByteClass } from "../wire/byte_class.ts";
 import { escapeControls, isPlainAscii, PLAIN_TEXT } from "./render.ts";
 import type { StatusWriter } from "./status_writer.ts";
-import type { Ui } from "./ui.ts";
+import { notAlternating, type Ui } from "./ui.ts";
 
 /** Options for {@linkcode PlainView}. */
 export interface PlainViewOptions {
@@ -121,13 +121,19 @@ export class PlainView implements SessionView, Disposable {
     this.#status.write(mine ? "your turn> " : `waiting for ${this.#options.peerName}…\n`);
   }
 
-  /** Reports the end of one direction of a duplex conversation on the status stream. */
+  /**
+   * Reports a change in the conversation on the status stream; that the
+   * peer does not take turns is advice for a person, not for a script.
+   */
   notice(notice: SessionNotice): void {
     const peer = this.#options.peerName;
+    if (notice === "peer-not-alternating" && !this.#options.interactive) return;
     this.#status.line(
       notice === "peer-finished"
         ? `${peer} finished sending${this.#options.interactive ? "; Ctrl+D when you are done too" : ""}`
-        : `end of input: everything sent; still receiving from ${peer}`,
+        : notice === "finished-sending"
+        ? `end of input: everything sent; still receiving from ${peer}`
+        : notAlternating(peer),
     );
   }
 

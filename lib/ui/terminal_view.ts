@@ -14,7 +14,7 @@ import { escapeControls, joinSafe, PLAIN_TEXT, safe, type SafeText } from "./ren
 import type { StatusSink } from "./status_writer.ts";
 import type { Style } from "./style.ts";
 import type { Terminal } from "./terminal.ts";
-import type { Ui } from "./ui.ts";
+import { notAlternating, type Ui } from "./ui.ts";
 
 /** How messages are shown on the terminal. */
 export interface TerminalLook {
@@ -261,13 +261,15 @@ export class TerminalView implements SessionView, Disposable {
     this.#showPrompt();
   }
 
-  /** Tells that one direction of a duplex conversation is over. */
+  /** Tells of a change in the conversation: one direction of a duplex one over, a peer not taking turns. */
   notice(notice: SessionNotice): void {
     const { style } = this.#look;
     const label = this.#label;
     if (notice === "peer-finished") {
       this.#peerFinished = true;
       this.#terminal.print(style.dim(safe`-- ${label} finished sending; Ctrl+D when you are done too`));
+    } else if (notice === "peer-not-alternating") {
+      this.#terminal.print(style.dim(safe`-- ${escapeControls(notAlternating(this.#label))}`));
     } else {
       this.#terminal.print(style.dim(safe`-- you finished sending; still receiving from ${label}`));
     }

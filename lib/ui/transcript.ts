@@ -30,7 +30,7 @@ import type { SessionNotice, SessionView } from "../session/view.ts";
 import type { ByteClass } from "../wire/byte_class.ts";
 import { escapeControls, isPlainAscii, PLAIN_TEXT, safe, type SafeText } from "./render.ts";
 import type { StatusSink } from "./status_writer.ts";
-import type { Ui } from "./ui.ts";
+import { notAlternating, type Ui } from "./ui.ts";
 
 /** What the transcript writes to: a `Deno.FsFile`, or a stand-in in tests. */
 export interface TranscriptFile {
@@ -324,7 +324,9 @@ class TranscriptView implements SessionView, Disposable {
     this.#transcript.event(
       notice === "peer-finished"
         ? `${this.#label} finished sending`
-        : `you finished sending; still receiving from ${this.#label}`,
+        : notice === "finished-sending"
+        ? `you finished sending; still receiving from ${this.#label}`
+        : notAlternating(this.#label),
     );
   }
 

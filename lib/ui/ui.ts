@@ -17,3 +17,11 @@ export interface Ui {
   /** Says what the program is doing while no session runs, such as waiting for a client. */
   idle(text: string): void;
 }
+
+/**
+ * What the `peer-not-alternating` notice says: the peer sent a line on our
+ * turn, so it is not taking turns, and the likely reason.
+ */
+export function notAlternating(peer: string): string {
+  return `${peer} is not taking turns; if it runs --duplex, use --duplex too`;
+}

@@ -46,13 +46,15 @@ for (const mode of ["alternating", "duplex"] as const) {
     const before = await tmux.cursor("client");
 
     await peer.send("incoming one\nincoming two\n");
-    // Both messages above, and the typed line redrawn below them.
+    // Both messages above, and the typed line redrawn below them; alternating, a word that the peer does not take turns.
+    const notice = mode === "alternating" ? [/^-- 127\.0\.0\.1:\d+ is not taking turns; /] : [];
     await tmux.waitFor("client", [
       new RegExp(`^127\\.0\\.0\\.1:${peer.port}: incoming one$`),
       new RegExp(`^127\\.0\\.0\\.1:${peer.port}: incoming two$`),
+      ...notice,
       /^\[.*\] > half typed$/,
     ]);
-    assert.deepEqual(await tmux.cursor("client"), { x: before.x, y: before.y + 2 });
+    assert.deepEqual(await tmux.cursor("client"), { x: before.x, y: before.y + 2 + notice.length });
 
     // The line is sent whole, wherever the cursor was.
     await tmux.keys("client", "Enter");
@@ -277,6 +279,7 @@ terminalTest(
       /^connected to /,
       /^127\.0\.0\.1:\d+: one$/,
       /^127\.0\.0\.1:\d+: two$/,
+      /^-- 127\.0\.0\.1:\d+ is not taking turns; /,
       new RegExp(`^\\[your turn\\] > ${typed}$`),
     ]);
   },
@@ -307,3 +310,26 @@ terminalTest(
     await waitForConversation(tmux, "client", [/^connected to /, said("one"), said("two"), said("three"), prompt]);
   },
 );
+
+terminalTest("alternating: a peer that does not take turns is told once, with the --duplex hint", async () => {
+  await using tmux = new Tmux();
+  using peer = await clientWithPeer(tmux);
+  await tmux.waitFor("client", /^\[your turn\] >$/);
+  await tmux.type("client", "hi");
+  await tmux.keys("client", "Enter");
+  assert.equal(await peer.reader.readLine(), "hi");
+  // An answer in turn is no news.
+  await peer.send("answer\n");
+  await tmux.waitFor("client", [/: answer$/, /^\[your turn\] >$/]);
+  // A second line on our turn is.
+  await peer.send("again\n");
+  await peer.send("and again\n");
+  const screen = await tmux.waitFor("client", [
+    /: answer$/,
+    /: again$/,
+    new RegExp(`^-- 127\\.0\\.0\\.1:${peer.port} is not taking turns; if it runs --duplex, use --duplex too$`),
+    /: and again$/,
+    /^\[your turn\] >$/,
+  ]);
+  assert.equal(screen.filter((row) => row.includes("not taking turns")).length, 1, screen.join("\n"));
+});
