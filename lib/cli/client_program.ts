@@ -33,11 +33,12 @@ export interface ClientOptions extends CommonOptions {
 /** Default time limit for connecting: 10 s. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-const HELP = `\
+const help = (command: string): string =>
+  `\
 parley client: connect to a parley server (or any line-based TCP peer) and chat.
 
-Usage: client [HOST] [PORT] [options]
-       client [HOST:PORT | [IPV6]:PORT] [options]
+Usage: ${command} [HOST] [PORT] [options]
+       ${command} [HOST:PORT | [IPV6]:PORT] [options]
 
 Connects to HOST (default: localhost) on PORT (default: ${DEFAULT_PORT}). HOST may
 be a name, an IPv4 address or an IPv6 address. Lines you type go to the
@@ -133,7 +134,7 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
 /** The client program. */
 export const clientProgram: Program<ClientOptions> = {
   name: "client",
-  help: HELP,
+  help,
   parse: parseClientArgs,
   run: chat,
 };

@@ -20,6 +20,7 @@ import { StatusWriter } from "../ui/status_writer.ts";
 import type { Terminal, TerminalStreams } from "../ui/terminal.ts";
 import { openTranscript, type Transcript } from "../ui/transcript.ts";
 import type { Ui } from "../ui/ui.ts";
+import { defaultInvocation, type Invocation, readInvocation } from "./invocation.ts";
 import type { CommonOptions } from "./options.ts";
 import { VERSION } from "./version.ts";
 
@@ -41,8 +42,10 @@ export interface StdStreams {
 
 /** What a program runs with. */
 export interface ProgramContext {
-  /** The program's name, as in messages: `server` or `client`. */
+  /** The program's name, as in messages: `server`, `client`, `parley-client`… */
   name: string;
+  /** How the person ran it, for hints that name it or its sibling. */
+  invocation: Invocation;
   /** Lines to send, read from stdin or typed at the terminal. */
   input: InputQueue;
   /** What the person at this end sees. */
@@ -55,8 +58,8 @@ export interface ProgramContext {
 export interface Program<O extends CommonOptions> {
   /** `server` or `client`. */
   name: string;
-  /** The `--help` text. */
-  help: string;
+  /** The `--help` text, for the program run as `command`. */
+  help(command: string): string;
   /**
    * Reads the command line.
    *
@@ -99,10 +102,13 @@ export async function runProgram<O extends CommonOptions>(
   using strays = catchStrayFailures();
   let abandoned = false;
   let transcript: Transcript | undefined;
+  let invocation = defaultInvocation(program.name);
   try {
-    const options = program.parse(args);
+    const read = readInvocation(program.name, args);
+    invocation = read.invocation;
+    const options = program.parse(read.args);
     if (options.help || options.version) {
-      const text = options.help ? program.help : `${program.name} (parley) ${VERSION}\n`;
+      const text = options.help ? program.help(invocation.command) : `${invocation.name} (parley) ${VERSION}\n`;
       await writeAll(streams.stdout, new TextEncoder().encode(text));
       return ExitCode.Ok;
     }
@@ -112,7 +118,7 @@ export async function runProgram<O extends CommonOptions>(
     transcript = options.log === undefined ? undefined : await openTranscript(options.log, {
       onFailure: () => interrupt.abort(),
     });
-    transcript?.event(`transcript opened by ${program.name} (parley ${VERSION})`);
+    transcript?.event(`transcript opened by ${invocation.name} (parley ${VERSION})`);
     if (transcript?.failure !== undefined) throw transcript.failure;
     const opened = await openInterface(streams, options, status, program.name);
     const { input, terminal } = opened;
@@ -120,7 +126,7 @@ export async function runProgram<O extends CommonOptions>(
     terminal?.onInterrupt(() => interrupt.abort());
     input.subscribe((event) => {
       if (event.kind === "refused") {
-        ui.status.line(`${program.name}: line not sent: longer than ${event.limit} bytes (see --max-line)`);
+        ui.status.line(`${invocation.name}: line not sent: longer than ${event.limit} bytes (see --max-line)`);
       } else if (event.kind === "failed") {
         // Our own input is broken: end, as Ctrl+C would, and say why below.
         interrupt.abort();
@@ -128,13 +134,13 @@ export async function runProgram<O extends CommonOptions>(
     });
     input.start();
     try {
-      const running = program.run(options, { name: program.name, input, ui, signal: interrupt.signal });
+      const running = program.run(options, { name: invocation.name, invocation, input, ui, signal: interrupt.signal });
       const outcome = await Promise.race([running, interrupt.gaveUp]);
       if (outcome === GAVE_UP) {
         abandoned = true;
         running.catch(() => {});
         ui.status.line(
-          `${program.name}: interrupted: stopped waiting for a blocked write (the connection or the output took no more data)`,
+          `${invocation.name}: interrupted: stopped waiting for a blocked write (the connection or the output took no more data)`,
         );
       }
       strays.check();
@@ -155,16 +161,16 @@ export async function runProgram<O extends CommonOptions>(
   } catch (error) {
     const failure = strays.failure ?? error;
     if (failure instanceof ParleyError) {
-      const hint = failure instanceof UsageError ? ` (see ${program.name} --help)` : "";
+      const hint = failure instanceof UsageError ? ` (see ${invocation.command} --help)` : "";
       // A reader that closed our stdout wanted no more: end quietly, as a filter does.
-      if (!(failure instanceof OutputClosedError)) status.line(`${program.name}: ${failure.message}${hint}`);
-      transcript?.event(`${program.name}: ${failure.message}`);
+      if (!(failure instanceof OutputClosedError)) status.line(`${invocation.name}: ${failure.message}${hint}`);
+      transcript?.event(`${invocation.name}: ${failure.message}`);
       return failure.exitCode;
     }
     // With PARLEY_DEBUG, the stack follows, a line at a time.
     const [first, ...stack] = describeInternalError(failure).split("\n");
-    status.line(`${program.name}: ${first}`);
-    transcript?.event(`${program.name}: ${first}`);
+    status.line(`${invocation.name}: ${first}`);
+    transcript?.event(`${invocation.name}: ${first}`);
     for (const line of stack) status.line(line);
     return ExitCode.Failure;
   } finally {

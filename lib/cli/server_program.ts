@@ -27,6 +27,7 @@ import { TlsTerminator } from "../security/tls_terminator.ts";
 import { runSession } from "../session.ts";
 import { busyLine, DENIED_LINE } from "../wire/protocol.ts";
 import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
+import { defaultInvocation, type Invocation, siblingCommand } from "./invocation.ts";
 import { LogLimiter } from "./log_limiter.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions } from "./options.ts";
 import { describeInternalError, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
@@ -45,11 +46,12 @@ export interface ServerOptions extends CommonOptions {
   access: AccessList;
 }
 
-const HELP = `\
+const help = (command: string): string =>
+  `\
 parley server: wait for someone to connect, then chat line by line.
 
-Usage: server [HOST] [PORT] [options]
-       server [HOST:PORT | [IPV6]:PORT] [options]
+Usage: ${command} [HOST] [PORT] [options]
+       ${command} [HOST:PORT | [IPV6]:PORT] [options]
 
 Listens on HOST and PORT: by default on every interface, IPv6 and IPv4
 (dual-stack [::]), on port ${DEFAULT_PORT}. Lines you type go to the client; the
@@ -123,9 +125,19 @@ export interface ClientHints {
   duplex?: boolean;
 }
 
-/** The command that connects a client to a server listening on `host` and `port`. */
-export function clientCommand(host: string | undefined, port: number, hints: ClientHints = {}): string {
-  const target = host === undefined || host === "::" || host === "0.0.0.0" ? "localhost" : host;
+/**
+ * The command that connects a client to a server listening on `host` and
+ * `port`, for a server run as `invocation`: the client named the same way
+ * (`parley-client` beside `parley-server`, `deno run -N client.ts` beside
+ * `deno run -N server.ts`, the compiled `client` beside `server`).
+ */
+export function clientCommand(
+  host: string | undefined,
+  port: number,
+  hints: ClientHints = {},
+  invocation: Invocation = defaultInvocation("server"),
+): string {
+  const target = isWildcard(host) ? "localhost" : host;
   const args: string[] = [];
   const files: string[] = [];
   if (hints.duplex) args.push("--duplex");
@@ -136,24 +148,39 @@ export function clientCommand(host: string | undefined, port: number, hints: Cli
   const permissions = ["-N"];
   if (files.length > 0) permissions.push("-R");
   if (hints.secretFromEnv) permissions.push(`--allow-env=${SECRET_ENV}`);
-  const program = Deno.build.standalone
-    ? Deno.execPath().replace(/server(\.exe)?$/, "client$1")
-    : `deno run ${permissions.join(" ")} ${clientScript()}`;
+  const program = siblingCommand(invocation, "client", permissions);
   const env = hints.secretFromEnv ? `${SECRET_ENV}=… ` : "";
   return `${env}${[program, ...args, target, port].join(" ")}`;
 }
 
+/** True for a host that means every interface (and so `localhost` in the hint). */
+function isWildcard(host: string | undefined): boolean {
+  return host === undefined || host === "::" || host === "0.0.0.0";
+}
+
 /**
- * Where client.ts is, as a person types it: a path in the platform's own
- * form when parley runs from local files, its URL when it runs from the web.
+ * How another machine reaches this one: the `connect with:` line says
+ * `localhost`, right only here. With `--allow-sys=networkInterfaces` (the
+ * compiled and installed programs have it) the addresses are listed, those
+ * other machines can use (not loopback, not IPv6 link-local); with `-N`
+ * alone, the line says where to look.
  */
-export function clientScript(): string {
-  const dir = import.meta.dirname; // lib/cli, in the platform's form; undefined for a remote module
-  if (dir === undefined) return new URL("../../client.ts", import.meta.url).href;
-  const separator = Deno.build.os === "windows" ? "\\" : "/";
-  const parts = dir.split(separator);
-  parts.splice(-2, 2, "client.ts");
-  return parts.join(separator);
+export function reachFromElsewhere(): string {
+  const query = { name: "sys", kind: "networkInterfaces" } as const;
+  if (Deno.permissions.querySync(query).state !== "granted") {
+    return "from another machine: put this machine's address for localhost (`ip addr` or `ipconfig` shows it; " +
+      "with --allow-sys=networkInterfaces it is listed here)";
+  }
+  const addresses = [
+    ...new Set(
+      Deno.networkInterfaces()
+        .map((face) => face.address)
+        .filter((address) => !/^(127\.|::1$|fe[89ab][0-9a-f]:)/i.test(address)),
+    ),
+  ];
+  return addresses.length === 0
+    ? "from another machine: none can reach this one (it has loopback addresses only)"
+    : `from another machine: put one of this machine's addresses for localhost: ${addresses.join(", ")}`;
 }
 
 async function serve(options: ServerOptions, context: ProgramContext): Promise<number> {
@@ -213,8 +240,9 @@ async function serveWith(
       secretFile: secret && options.secretFile,
       secretFromEnv: secret !== undefined && options.secretFile === undefined,
       duplex: options.duplex,
-    })
+    }, context.invocation)
   }`);
+  if (isWildcard(options.host)) ui.status.line(reachFromElsewhere());
   if (!terminator && !key && options.access.open) {
     ui.status.line("note: no TLS, secret or --allow: anyone who can reach this port can join and read along");
   }
@@ -244,10 +272,11 @@ async function serveWith(
     for (;;) {
       const ready = await acceptor.next();
       if (ready === null) return ExitCode.Ok;
-      const { conn, source, peerName } = ready;
+      const { conn, source, peerName, peerHost } = ready;
       ui.status.line(`connected: ${peerName}${terminator ? " (TLS)" : ""}${key ? " (secret verified)" : ""}`);
       try {
-        using view = ui.view(peerName);
+        // The client's port is a passing one: its address alone labels what it says.
+        using view = ui.view(peerHost);
         const result = await runSession(conn, input, view, {
           speaksFirst: false,
           mode: options.duplex ? "duplex" : "alternating",
@@ -295,7 +324,7 @@ async function serveWith(
 /** The server program. */
 export const serverProgram: Program<ServerOptions> = {
   name: "server",
-  help: HELP,
+  help,
   parse: parseServerArgs,
   run: serve,
 };

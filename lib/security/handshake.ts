@@ -49,8 +49,10 @@ export interface ReadyConnection {
   conn: Channel;
   /** Where the session reads from: the connection, after any handshake bytes. */
   source: Reader;
-  /** How the peer is named in messages. */
+  /** How the peer is named in messages: its address and port. */
   peerName: string;
+  /** The peer's address alone (its port is a passing one), as it labels what it says. */
+  peerHost: string;
 }
 
 const encoder = new TextEncoder();
@@ -108,9 +110,10 @@ export async function readyServerSide(
     }, looksLikeTls);
   }
   const { key, throttle } = options;
-  if (key === undefined) return { conn: channel, source, peerName };
+  const peerHost = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : peerName;
+  if (key === undefined) return { conn: channel, source, peerName, peerHost };
 
-  const address = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : peerName;
+  const address = peerHost;
   // Guesses from an address that failed before are slowed down after the
   // challenge, so that an honest client learns at once that a secret is needed.
   const beforeVerdict = async () => {
@@ -135,7 +138,7 @@ export async function readyServerSide(
     throw error;
   }
   throttle?.succeeded(address);
-  return { conn: channel, source: new PrefixedSource(reader.takeBuffered(), source), peerName };
+  return { conn: channel, source: new PrefixedSource(reader.takeBuffered(), source), peerName, peerHost };
 }
 
 /** How the client readies its connection. */
@@ -185,10 +188,11 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
       const refusal = serverRefusal(start, peerName, options);
       return refusal === undefined ? Promise.resolve() : Promise.reject(refusal);
     }, looksLikeTls);
-    if (options.key === undefined) return { conn, source, peerName };
+    // The server's port is part of its name: it is how it is reached.
+    if (options.key === undefined) return { conn, source, peerName, peerHost: peerName };
     const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
     await authenticateServer(options.key, reader, conn);
-    return { conn, source: new PrefixedSource(reader.takeBuffered(), source), peerName };
+    return { conn, source: new PrefixedSource(reader.takeBuffered(), source), peerName, peerHost: peerName };
   } catch (error) {
     closeQuietly(conn);
     if (signal?.aborted) return null;

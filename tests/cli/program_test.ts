@@ -16,6 +16,7 @@ import {
   runProgram,
   type StdStreams,
 } from "../../lib/cli/program.ts";
+import { clientProgram } from "../../lib/cli/client_program.ts";
 import { VERSION } from "../../lib/cli/version.ts";
 import { hasStackTrace } from "../support/process.ts";
 import { MemorySink } from "../support/net.ts";
@@ -67,7 +68,7 @@ function parse(args: string[]): CommonOptions {
 type Run = (options: CommonOptions, context: ProgramContext) => Promise<number>;
 
 function program(run: Run): Program<CommonOptions> {
-  return { name: "tester", help: "usage: tester [options]\n", parse, run };
+  return { name: "tester", help: (command) => `usage: ${command} [options]\n`, parse, run };
 }
 
 /** Waits one turn of the event loop. */
@@ -242,12 +243,12 @@ Deno.test("runProgram reports a UsageError from parse with a hint, exit code 2, 
   assert.ok(!ran);
   assert.equal(
     streams.stderr.text,
-    'tester: Invalid --max-line "0": expected a size from 1 to 16777216 bytes (such as 64K or 1M) (see tester --help)\n',
+    'tester: Invalid --max-line "0": expected a size from 1 to 16777216 bytes (such as 64K or 1M) (see deno run -N tester.ts --help)\n',
   );
   // Thrown by run, it gets the hint too.
   const late = await runChecked(program(() => Promise.reject(new UsageError("Bad thing"))));
   assert.equal(late.code, 2);
-  assert.equal(late.streams.stderr.text, "tester: Bad thing (see tester --help)\n");
+  assert.equal(late.streams.stderr.text, "tester: Bad thing (see deno run -N tester.ts --help)\n");
 });
 
 Deno.test("runProgram passes on run's exit code, and shows help and version on stdout", async () => {
@@ -259,7 +260,7 @@ Deno.test("runProgram passes on run's exit code, and shows help and version on s
   assert.equal(three.streams.stderr.text, "");
   const help = await runChecked(program(() => Promise.reject(new Error("ran"))), ["--help"]);
   assert.equal(help.code, 0);
-  assert.equal(help.streams.stdout.text, "usage: tester [options]\n");
+  assert.equal(help.streams.stdout.text, "usage: deno run -N tester.ts [options]\n");
   assert.equal(help.streams.stderr.text, "");
   const version = await runChecked(program(() => Promise.reject(new Error("ran"))), ["-V"]);
   assert.equal(version.code, 0);
@@ -288,4 +289,22 @@ Deno.test("describeInternalError is one line, or the stack too when debugging", 
     "internal error (a bug in parley): a string (set PARLEY_DEBUG=1 for details)",
   );
   assert.equal(describeInternalError(42, true), "internal error (a bug in parley): 42");
+});
+
+Deno.test("an installed command is named as installed: help, version, errors and hints", async () => {
+  const named = ["--program-name", "parley-tester"];
+  const help = await runChecked(program(() => Promise.reject(new Error("ran"))), [...named, "--help"]);
+  assert.equal(help.streams.stdout.text, "usage: parley-tester [options]\n");
+  const version = await runChecked(program(() => Promise.reject(new Error("ran"))), [...named, "--version"]);
+  assert.equal(version.streams.stdout.text, `parley-tester (parley) ${VERSION}\n`);
+  const wrong = await runChecked(program(() => Promise.reject(new Error("ran"))), [...named, "--max-line", "0"]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.streams.stderr.text, /^parley-tester: Invalid --max-line "0": .* \(see parley-tester --help\)\n$/);
+  // Only first, as the install task bakes it; anywhere else it is an unknown option.
+  assert.throws(() => clientProgram.parse(["--help", ...named]), UsageError);
+  for (const bad of [[], ["a b"], ["-x"], ["\u001b]0;x\u0007"]]) {
+    const odd = await runChecked(program(() => Promise.reject(new Error("ran"))), ["--program-name", ...bad]);
+    assert.equal(odd.code, 2);
+    assert.match(odd.streams.stderr.text, /^tester: --program-name needs a command name/);
+  }
 });

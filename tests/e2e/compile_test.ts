@@ -31,11 +31,16 @@ function existsFile(path: string): boolean {
   }
 }
 
-Deno.test("compiled binaries get network, file reading, PARLEY_SECRET and PARLEY_DEBUG, nothing else", () => {
+Deno.test("compiled binaries get network, file reading, PARLEY_SECRET, PARLEY_DEBUG and the network interfaces, nothing else", () => {
   for (const name of ["server", "client"] as const) {
     // Written once, as a permission set, for the run and compile tasks alike.
     assert.deepEqual(taskFlags(name), ["-P=parley"]);
-    assert.deepEqual(compileFlags(name), ["--allow-net", "--allow-read", "--allow-env=PARLEY_SECRET,PARLEY_DEBUG"]);
+    assert.deepEqual(compileFlags(name), [
+      "--allow-net",
+      "--allow-read",
+      "--allow-env=PARLEY_SECRET,PARLEY_DEBUG",
+      "--allow-sys=networkInterfaces",
+    ]);
   }
 });
 
@@ -100,7 +105,7 @@ function findLast(bytes: Uint8Array, pattern: Uint8Array): number {
   return -1;
 }
 
-Deno.test("the compile tasks bake exactly network, file reading, PARLEY_SECRET and PARLEY_DEBUG into the binaries", async () => {
+Deno.test("the compile tasks bake exactly network, file reading, PARLEY_SECRET, PARLEY_DEBUG and the network interfaces", async () => {
   // The binary is written, with its metadata, on top of this deno itself
   // (which cannot run it standalone, but shows what compile would bake in).
   const dir = await Deno.makeTempDir({ prefix: "parley-permissions-" });
@@ -121,12 +126,13 @@ Deno.test("the compile tasks bake exactly network, file reading, PARLEY_SECRET a
           allow_net: [],
           allow_read: [],
           allow_env: ["PARLEY_SECRET", "PARLEY_DEBUG"],
+          allow_sys: ["networkInterfaces"],
           // Deno's default for compiled programs: imports from these hosts, which parley never makes.
           allow_import: baked.allow_import,
         },
         name,
       );
-      for (const kind of ["write", "run", "sys", "ffi"]) assert.equal(baked[`allow_${kind}`], null, `${name}: ${kind}`);
+      for (const kind of ["write", "run", "ffi"]) assert.equal(baked[`allow_${kind}`], null, `${name}: ${kind}`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -59,6 +59,27 @@ Deno.test("server prints where it listens and a client command that works", asyn
   assert.equal((await server.exit()).code, 0);
 });
 
+Deno.test("a server on every interface says how another machine reaches it: its addresses, or where to look", async () => {
+  // With the programs' permissions: the addresses other machines can use, none of them loopback or link-local.
+  const { server } = await startServer(["--port", "0"]);
+  await using _server = server;
+  const { match } = await server.stderr.waitFor(/^from another machine: (.*)$/);
+  const listed = /^put one of this machine's addresses for localhost: (.+)$/.exec(match[1]);
+  if (listed === null) assert.equal(match[1], "none can reach this one (it has loopback addresses only)");
+  const addresses = listed?.[1].split(", ") ?? [];
+  const expected = Deno.networkInterfaces().map((face) => face.address)
+    .filter((address) => !/^(127\.|::1$|fe80:)/.test(address));
+  assert.deepEqual(addresses.toSorted(), [...new Set(expected)].toSorted());
+  // With -N alone, where to look.
+  await using bare = spawnCommand([Deno.execPath(), "run", "-N", "--no-prompt", "server.ts", "--port", "0"]);
+  await bare.stderr.waitFor(/^from another machine: put this machine's address for localhost \(`ip addr` or /);
+  // Bound to one address, the hint names it already: nothing more is said.
+  const one = await startServer(["127.0.0.1", "0"]);
+  await using _one = one.server;
+  await one.server.stderr.waitFor(/^note: /);
+  assert.ok(!one.server.stderr.text.includes("from another machine"), one.server.stderr.text);
+});
+
 Deno.test("client accepts the [::1]:PORT form", async () => {
   const { server, port } = await startServer(["::1", "0"]);
   await using _server = server;

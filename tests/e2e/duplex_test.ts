@@ -22,7 +22,7 @@ Deno.test("client --duplex < file > reply: the reply sent after the client's end
   await using client = spawnProgram("client", ["127.0.0.1", String(port), "--duplex"]);
   await client.write(numberedText("question", 100));
   await client.closeStdin();
-  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ finished sending$/);
+  await server.stderr.waitFor(/^127\.0\.0\.1 finished sending$/);
   // stdout and stderr are separate pipes: the lines may be read after the notice.
   await server.stdout.waitForCount(100);
   await client.stderr.waitFor(/^end of input: everything sent; still receiving from /);
@@ -132,7 +132,7 @@ Deno.test("duplex: a peer that left after its end is found at our next line, whi
   await server.stdout.waitFor(/^bye$/);
   // Gone for good, as a client does on Ctrl+C: the server sees only an end.
   conn.close();
-  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ finished sending$/);
+  await server.stderr.waitFor(/^127\.0\.0\.1 finished sending$/);
   await server.write("still there?\n");
   assert.equal((await server.exit()).code, 0);
   await server.stderr.waitFor(/^127\.0\.0\.1:\d+ left; 1 line not sent$/);
@@ -145,7 +145,7 @@ Deno.test("duplex: a peer that only finished sending still gets our lines", asyn
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await writeAll(conn, encoder.encode("my last words\n"));
   await conn.closeWrite();
-  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ finished sending$/);
+  await server.stderr.waitFor(/^127\.0\.0\.1 finished sending$/);
   const reader = new LineReader(conn, { maxLineBytes: 1024 });
   await server.write("still there?\n");
   assert.equal(await reader.readLine(), "still there?");

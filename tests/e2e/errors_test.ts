@@ -15,10 +15,10 @@ const usageCases: [string, string[], RegExp][] = [
   [
     "server",
     ["--port", "99999"],
-    /^server: Invalid port "99999": expected a number from 0 to 65535 \(see server --help\)$/,
+    /^server: Invalid port "99999": expected a number from 0 to 65535 \(see deno run -N server\.ts --help\)$/,
   ],
   ["server", ["no such host!"], /^server: Invalid host "no such host!": /],
-  ["server", ["--bogus"], /^server: Unknown option --bogus \(see server --help\)$/],
+  ["server", ["--bogus"], /^server: Unknown option --bogus \(see deno run -N server\.ts --help\)$/],
   ["server", ["--max-line", "0"], /^server: Invalid --max-line "0": /],
   ["server", ["a", "1", "2"], /^server: Too many arguments/],
   ["client", ["localhost", "0"], /^client: Invalid port "0": expected a number from 1 to 65535/],

@@ -440,7 +440,7 @@ async function assertBadUsage(program: ProgramName, args: string[], start: strin
   await assertCleanExit(running, 2, startsWith(`${program}: ${start}`));
   assertOneLine(running);
   const line = running.stderr.lines[0];
-  assert.ok(line.endsWith(` (see ${program} --help)`), line);
+  assert.ok(line.endsWith(` (see deno run -N ${program}.ts --help)`), line);
   if (Array.from(value).length > 100) {
     // A long value is shown by its start and its length, so the line stays readable.
     assert.match(line, /… \(\d+ characters\)/);

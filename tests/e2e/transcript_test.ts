@@ -54,7 +54,7 @@ async function logLines(path: string): Promise<string[]> {
 
 /** The transcript's lines about the conversation, without the server's notes on listening. */
 function conversation(lines: string[]): string[] {
-  return lines.filter((line) => !/^-- (listening on|connect with:|note:) /.test(line));
+  return lines.filter((line) => !/^-- (listening on|connect with:|from another machine:|note:) /.test(line));
 }
 
 for (const mode of ["alternating", "duplex"] as const) {
@@ -88,10 +88,11 @@ for (const mode of ["alternating", "duplex"] as const) {
     const said = conversation(lines).filter((line) => !line.startsWith("-- transcript "));
     assert.deepEqual(said, [
       `-- connected: ${name}`,
-      `${name}: hello from the peer`,
+      // What the client says is labelled by its address alone; its port shows where the session begins and ends.
+      "127.0.0.1: hello from the peer",
       "you: hello from the server",
-      `${name}: ünïcödé ✓\tand a tab`,
-      ...(mode === "duplex" ? [`-- ${name} finished sending`, `-- end of input: left ${name}`] : [`-- ${name} left`]),
+      "127.0.0.1: ünïcödé ✓\tand a tab",
+      ...(mode === "duplex" ? [`-- 127.0.0.1 finished sending`, `-- end of input: left ${name}`] : [`-- ${name} left`]),
     ]);
   });
 
@@ -141,7 +142,7 @@ Deno.test("a hostile peer's escape sequences are written escaped, as on the scre
   await assertExits(server, 0, `${name} left`);
   const text = await Deno.readTextFile(log.path);
   assertNoRawControls(text.replaceAll("\n", ""), "the transcript");
-  assert.ok((await logLines(log.path)).includes(`${name}: ${shown(hostile)}`), text);
+  assert.ok((await logLines(log.path)).includes(`127.0.0.1: ${shown(hostile)}`), text);
   // As the plain view showed it on stdout.
   assert.equal(server.stdout.lines[0], shown(hostile));
 });
@@ -189,11 +190,11 @@ Deno.test("with -k, every session is appended to the same transcript, after what
   const sessions = lines.slice(2).filter((line) => !/^-- waiting for the next client/.test(line));
   assert.deepEqual(sessions, [
     `-- connected: ${names[0]}`,
-    `${names[0]}: first session`,
+    "127.0.0.1: first session",
     "you: reply to the first",
     `-- ${names[0]} left`,
     `-- connected: ${names[1]}`,
-    `${names[1]}: second session`,
+    "127.0.0.1: second session",
     "you: reply to the second",
     `-- ${names[1]} left`,
     "-- transcript closed",
@@ -213,7 +214,7 @@ Deno.test("a session that ends in an error: the transcript ends with the line th
   await assertExits(server, 1, last);
   assert.deepEqual(conversation(await logLines(log.path)).slice(1), [
     `-- connected: ${name}`,
-    `${name}: short`,
+    "127.0.0.1: short",
     `-- ${last}`,
     "-- transcript closed",
   ]);
@@ -279,7 +280,7 @@ Deno.test("a transcript that cannot be written ends the program with one line an
 
 Deno.test("an empty --log is a usage error", async () => {
   await using program = spawnProgram("server", ["--log", ""]);
-  await assertExits(program, 2, 'server: Invalid --log "": expected a file name (see server --help)');
+  await assertExits(program, 2, 'server: Invalid --log "": expected a file name (see deno run -N server.ts --help)');
 });
 
 // On a terminal: the same transcript, with the lines shown as `you:` when sent.
