@@ -1,0 +1,639 @@
+/**
+ * The encrypted record layer of the secure session: numbered, authenticated
+ * records over a byte stream, sealed with AES-256-GCM through Web Crypto
+ * (`crypto.subtle`). The keys come ready from the handshake (CPace), one
+ * {@linkcode DirectionKeys} per direction.
+ *
+ * The format:
+ *
+ * - Per direction the layer gets
+ *   `DirectionKeys { key: CryptoKey; iv: Uint8Array }`: the key an AES-256-GCM
+ *   key, the IV 12 bytes.
+ * - A record on the wire: a 4-byte header = u32 big-endian length L of the
+ *   ciphertext that follows (ciphertext includes the 16-byte GCM tag), then
+ *   L bytes. Plaintext = 1 type byte + body, body at most
+ *   {@linkcode MAX_RECORD_BODY} = 65536 bytes, so 17 <= L <= 65536+1+16. A
+ *   header outside that range is rejected at once, before allocating
+ *   anything.
+ * - Nonce = iv XOR (4 zero bytes || u64 big-endian sequence number). The
+ *   sequence number starts at 0 in each direction and increases by one per
+ *   record of any type; it is never sent (implicit), so a dropped, replayed,
+ *   duplicated or reordered record fails authentication. Additional data =
+ *   the 4-byte header.
+ * - Types: 1 DATA (body: bytes of the line stream, never empty; many
+ *   queued lines are batched into one record, and a line longer than a
+ *   record spans several), 2 ACK (body exactly 8
+ *   bytes: u64 BE sequence number of the latest DATA record the receiver has
+ *   delivered — acknowledgements are by record number, so a later version can
+ *   resume by replaying unacknowledged records), 3 END (empty body: this side
+ *   finished sending; no DATA after it), 4 LEAVE (empty body: this side is
+ *   leaving; nothing may follow it). Any other type, a wrong body size, DATA
+ *   after END, anything after LEAVE → error.
+ * - At most {@linkcode MAX_RECORDS} = 2^48 records are sent in one
+ *   direction; so an ACK names a number below 2^48, and a second END in one
+ *   direction is refused like DATA after END.
+ *
+ * {@linkcode RecordWriter} seals and sends; {@linkcode RecordReader} reads,
+ * opens and checks, in one reused buffer of header + largest record. Every
+ * failure of the peer or of the network in between is a
+ * {@linkcode RecordError}.
+ *
+ * @module
+ */
+
+import { writeAll } from "../io/buffered_writer.ts";
+import { ProtocolError } from "../io/errors.ts";
+import type { Reader, Writer } from "../io/types.ts";
+import { createCipheriv, createDecipheriv } from "node:crypto";
+
+/** The AEAD, as node:crypto names it (RFC 8439). */
+const AEAD = "chacha20-poly1305";
+
+/** Bytes of a record key. */
+export const RECORD_KEY_BYTES = 32;
+
+/** Most bytes of body in one record. */
+export const MAX_RECORD_BODY = 65536;
+
+/** Bytes of a record's header: the u32 big-endian length of the ciphertext. */
+export const RECORD_HEADER_BYTES = 4;
+
+/** Bytes of the GCM authentication tag at the end of every ciphertext. */
+export const RECORD_TAG_BYTES = 16;
+
+/** Shortest ciphertext: a type byte, an empty body and the tag (17). */
+export const MIN_RECORD_CIPHERTEXT: number = 1 + RECORD_TAG_BYTES;
+
+/** Longest ciphertext: a type byte, the largest body and the tag (65553). */
+export const MAX_RECORD_CIPHERTEXT: number = 1 + MAX_RECORD_BODY + RECORD_TAG_BYTES;
+
+/** Most records sent in one direction with one key: 2^48. */
+export const MAX_RECORDS = 2 ** 48;
+
+/** Bytes of the IV of {@linkcode DirectionKeys}, and of every nonce. */
+export const RECORD_IV_BYTES = 12;
+
+/**
+ * Most records a {@linkcode RecordReader} opens side by side, each holding a
+ * copy of its ciphertext until it is delivered.
+ */
+export const MAX_RECORDS_OPENING = 16;
+
+/**
+ * Size of the reader's one buffer: a read takes up to this much at once, so
+ * that a bulk transfer costs few reads and many records open side by side.
+ * At least one largest record and its header.
+ */
+export const RECORD_READ_BYTES = 1024 * 1024;
+
+/** Bytes of an ACK record's body: the u64 big-endian number acknowledged. */
+export const ACK_BODY_BYTES = 8;
+
+/** The record types, as the first plaintext byte carries them. */
+export const RecordType = {
+  /** One or more complete lines, each ending in `\n`. */
+  Data: 1,
+  /** The sequence number of the latest DATA record delivered. */
+  Ack: 2,
+  /** This side finished sending: no DATA after it. */
+  End: 3,
+  /** This side is leaving: nothing after it. */
+  Leave: 4,
+} as const;
+
+/** One of the values of {@linkcode RecordType}. */
+export type RecordType = typeof RecordType[keyof typeof RecordType];
+
+const TYPE_NAMES: Readonly<Record<RecordType, string>> = { 1: "DATA", 2: "ACK", 3: "END", 4: "LEAVE" };
+
+/** The keys of one direction, as the handshake hands them over. */
+export interface DirectionKeys {
+  /** A 32-byte ChaCha20-Poly1305 key (RFC 8439); sealing for a writer, opening for a reader. */
+  key: Uint8Array;
+  /** Twelve bytes, XORed with the sequence number to make each nonce. */
+  iv: Uint8Array;
+}
+
+/** A DATA record: complete lines. */
+export interface DataRecord {
+  /** {@linkcode RecordType.Data}. */
+  type: typeof RecordType.Data;
+  /** The record's sequence number in its direction. */
+  seq: number;
+  /** One or more lines, each ending in `\n`; the caller's to keep. */
+  body: Uint8Array;
+}
+
+/** An ACK record: the peer has delivered our DATA records up to {@linkcode acked}. */
+export interface AckRecord {
+  /** {@linkcode RecordType.Ack}. */
+  type: typeof RecordType.Ack;
+  /** The record's sequence number in its direction. */
+  seq: number;
+  /** The 8 bytes of the body. */
+  body: Uint8Array;
+  /** The body read as a number: the sequence number of our latest DATA record delivered. */
+  acked: number;
+}
+
+/** An END record: the peer finished sending DATA. */
+export interface EndRecord {
+  /** {@linkcode RecordType.End}. */
+  type: typeof RecordType.End;
+  /** The record's sequence number in its direction. */
+  seq: number;
+  /** Empty. */
+  body: Uint8Array;
+}
+
+/** A LEAVE record: the peer is leaving; the authenticated goodbye. */
+export interface LeaveRecord {
+  /** {@linkcode RecordType.Leave}. */
+  type: typeof RecordType.Leave;
+  /** The record's sequence number in its direction. */
+  seq: number;
+  /** Empty. */
+  body: Uint8Array;
+}
+
+/** A record received and authenticated: `{ type, seq, body }`, by type. */
+export type ParleyRecord = DataRecord | AckRecord | EndRecord | LeaveRecord;
+
+/**
+ * The record layer was broken: a record did not authenticate, the
+ * connection was cut inside one, or the peer broke the rules of the types.
+ */
+export class RecordError extends ProtocolError {}
+
+/** The message of a record that fails authentication. */
+const NOT_AUTHENTIC = "a record did not authenticate: the connection was altered, " +
+  "or a record was dropped, replayed or reordered";
+
+/** The message of a stream that ends inside a record. */
+const CUT = "the connection was cut in the middle of a record";
+
+/** The high 32 bits of a sequence number below 2^53. */
+function high32(seq: number): number {
+  return Math.floor(seq / 0x1_0000_0000);
+}
+
+/** The state of a direction, the same rules for sending and receiving. */
+type Stage = "open" | "ended" | "left";
+
+/** What a record of `type` in `stage` breaks, or `undefined` when it is allowed. */
+function ruleBroken(type: RecordType, stage: Stage): string | undefined {
+  if (stage === "left") return `a ${TYPE_NAMES[type]} record came after LEAVE`;
+  if (stage === "ended" && (type === RecordType.Data || type === RecordType.End)) {
+    return `a ${TYPE_NAMES[type]} record came after END`;
+  }
+  return undefined;
+}
+
+/** The stage after a record of `type`. */
+function stageAfter(type: RecordType, stage: Stage): Stage {
+  if (type === RecordType.Leave) return "left";
+  if (type === RecordType.End) return "ended";
+  return stage;
+}
+
+/** Copies and checks a direction's keys; resolves to the IV. */
+function checkKeys(keys: DirectionKeys): Uint8Array<ArrayBuffer> {
+  if (keys.iv.length !== RECORD_IV_BYTES) {
+    throw new RangeError(`the record IV must be ${RECORD_IV_BYTES} bytes, not ${keys.iv.length}`);
+  }
+  if (keys.key.length !== RECORD_KEY_BYTES) {
+    throw new RangeError(`the record key must be ${RECORD_KEY_BYTES} bytes, not ${keys.key.length}`);
+  }
+  return new Uint8Array(keys.iv);
+}
+
+/** Seals `plain` with ChaCha20-Poly1305 into `out` from `at`: the ciphertext, then the 16-byte tag. */
+function seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array, out: Uint8Array, at: number) {
+  const cipher = createCipheriv(AEAD, key, nonce, { authTagLength: RECORD_TAG_BYTES });
+  cipher.setAAD(aad, { plaintextLength: plain.length });
+  const sealed = cipher.update(plain);
+  out.set(sealed, at);
+  const tail = cipher.final();
+  out.set(tail, at + sealed.length);
+  out.set(cipher.getAuthTag(), at + sealed.length + tail.length);
+}
+
+/** Opens `sealed` (ciphertext and tag) with ChaCha20-Poly1305; `undefined` when it does not authenticate. */
+function open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  const decipher = createDecipheriv(AEAD, key, nonce, { authTagLength: RECORD_TAG_BYTES });
+  decipher.setAAD(aad, { plaintextLength: sealed.length - RECORD_TAG_BYTES });
+  decipher.setAuthTag(sealed.subarray(sealed.length - RECORD_TAG_BYTES));
+  const head = decipher.update(sealed.subarray(0, sealed.length - RECORD_TAG_BYTES));
+  try {
+    const tail = decipher.final();
+    if (tail.length === 0) return new Uint8Array(head.buffer, head.byteOffset, head.length);
+    const plain = new Uint8Array(head.length + tail.length);
+    plain.set(head);
+    plain.set(tail, head.length);
+    return plain;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Makes nonces: iv XOR (4 zero bytes || u64 BE seq), in one reused buffer. */
+class Nonces {
+  #iv: DataView;
+  #nonce = new Uint8Array(RECORD_IV_BYTES);
+  #view = new DataView(this.#nonce.buffer);
+
+  constructor(iv: Uint8Array<ArrayBuffer>) {
+    this.#iv = new DataView(iv.buffer);
+    this.#nonce.set(iv);
+  }
+
+  /** The nonce of record `seq`; valid until the next call (Web Crypto copies it when called). */
+  of(seq: number): Uint8Array<ArrayBuffer> {
+    this.#view.setUint32(4, this.#iv.getUint32(4) ^ high32(seq));
+    this.#view.setUint32(8, this.#iv.getUint32(8) ^ (seq >>> 0));
+    return this.#nonce;
+  }
+}
+
+/**
+ * Seals records and writes them to a {@linkcode Writer}, one write call
+ * (with {@linkcode writeAll}) per record: header and ciphertext together.
+ *
+ * Calls may overlap — say a DATA record from the input and an ACK from the
+ * receiving side: records take their sequence numbers, and go out, in the
+ * order of the calls. Each pending call holds its own record until it is
+ * written, so the caller bounds how many it leaves pending. Once a write
+ * fails, every later send fails with the same error.
+ *
+ * Sending what the format forbids (an unknown type, a wrong body, DATA after
+ * END, anything after LEAVE) is a bug in the caller and rejects with a
+ * `RangeError` or an `Error`; the 2^48th record rejects with a
+ * {@linkcode RecordError}.
+ */
+export class RecordWriter {
+  #sink: Writer;
+  #key: Uint8Array;
+  #nonces: Nonces;
+  /** The next record's sequence number. */
+  #next = 0;
+  #stage: Stage = "open";
+  /** Scratch for the plaintext and the additional data: Web Crypto copies both when called. */
+  #plain = new Uint8Array(1 + MAX_RECORD_BODY);
+  #aad = new Uint8Array(RECORD_HEADER_BYTES);
+  #aadView = new DataView(this.#aad.buffer);
+  /** Header + ciphertext of the record being written; one write at a time. */
+  #out = new Uint8Array(RECORD_HEADER_BYTES + MAX_RECORD_CIPHERTEXT);
+  #outView = new DataView(this.#out.buffer);
+  /** Settles when every record so far is written or has failed; never rejects. */
+  #tail: Promise<void> = Promise.resolve();
+  #failure: { error: unknown } | undefined;
+
+  /**
+   * Creates a writer for one direction. `keys.key` must be an AES-256-GCM
+   * key that allows `encrypt`; `keys.iv` is copied.
+   *
+   * @throws {RangeError} when the IV is not 12 bytes.
+   * @throws {TypeError} when the key is not such a key.
+   */
+  constructor(sink: Writer, keys: DirectionKeys) {
+    this.#sink = sink;
+    this.#key = new Uint8Array(keys.key);
+    this.#nonces = new Nonces(checkKeys(keys));
+  }
+
+  /** How many records were sent (or are being sent): the next sequence number. */
+  get sent(): number {
+    return this.#next;
+  }
+
+  /**
+   * Seals a record of `type` with `body` and writes it. `body` is copied
+   * before this returns. Resolves to the record's sequence number once it
+   * is written.
+   *
+   * @throws {RangeError} for an unknown type or a body wrong for the type.
+   * @throws {Error} for a record the format forbids after END or LEAVE.
+   * @throws {RecordError} when 2^48 records were sent already.
+   */
+  send(type: RecordType, body: Uint8Array): Promise<number> {
+    const refusal = this.#refusal(type, body);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const seq = this.#next++;
+    this.#stage = stageAfter(type, this.#stage);
+    const plainLength = 1 + body.length;
+    const length = plainLength + RECORD_TAG_BYTES;
+    this.#plain[0] = type;
+    this.#plain.set(body, 1);
+    this.#aadView.setUint32(0, length);
+    // Sealed now, into a buffer of its own: it waits there until the records before it are written.
+    const record = new Uint8Array(RECORD_HEADER_BYTES + length);
+    new DataView(record.buffer).setUint32(0, length);
+    seal(this.#key, this.#nonces.of(seq), this.#aad, this.#plain.subarray(0, plainLength), record, RECORD_HEADER_BYTES);
+    const written = this.#tail.then(async () => {
+      if (this.#failure !== undefined) throw this.#failure.error;
+      await writeAll(this.#sink, record);
+      return seq;
+    });
+    this.#tail = written.then(() => {}, (error: unknown) => {
+      this.#failure ??= { error };
+    });
+    return written;
+  }
+
+  /**
+   * Sends a DATA record: `lines` is one or more complete lines, each ending
+   * in `\n`, at most {@linkcode MAX_RECORD_BODY} bytes in all. Resolves to
+   * its sequence number: the number the peer acknowledges.
+   */
+  sendData(lines: Uint8Array): Promise<number> {
+    return this.send(RecordType.Data, lines);
+  }
+
+  /** Sends an ACK record for the peer's DATA record number `seq`; resolves to the ACK's own number. */
+  sendAck(seq: number): Promise<number> {
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= MAX_RECORDS) {
+      return Promise.reject(new RangeError(`an ACK names a record number from 0 to 2^48 - 1, not ${seq}`));
+    }
+    const body = new Uint8Array(ACK_BODY_BYTES);
+    const view = new DataView(body.buffer);
+    view.setUint32(0, high32(seq));
+    view.setUint32(4, seq >>> 0);
+    return this.send(RecordType.Ack, body);
+  }
+
+  /** Sends an END record: no DATA follows. Resolves to its sequence number. */
+  sendEnd(): Promise<number> {
+    return this.send(RecordType.End, new Uint8Array(0));
+  }
+
+  /** Sends a LEAVE record: nothing follows. Resolves to its sequence number. */
+  sendLeave(): Promise<number> {
+    return this.send(RecordType.Leave, new Uint8Array(0));
+  }
+
+  /** Why a record of `type` with `body` may not be sent now, or `undefined`. */
+  #refusal(type: RecordType, body: Uint8Array): Error | undefined {
+    const size = bodySizeProblem(type, body);
+    if (size !== undefined) return new RangeError(`cannot send ${size}`);
+    const rule = ruleBroken(type, this.#stage);
+    if (rule !== undefined) return new Error(`cannot send: ${rule}`);
+    if (this.#next >= MAX_RECORDS) {
+      return new RecordError(`cannot send more than 2^48 records on one connection`);
+    }
+    return undefined;
+  }
+}
+
+/** What is wrong with a body of `type`, or `undefined`; also refuses unknown types. */
+function bodySizeProblem(type: number, body: Uint8Array): string | undefined {
+  switch (type) {
+    case RecordType.Data:
+      if (body.length === 0) return "a DATA record with an empty body";
+      if (body.length > MAX_RECORD_BODY) {
+        return `a DATA record of ${body.length} bytes, over the ${MAX_RECORD_BODY} a record holds`;
+      }
+      return undefined;
+    case RecordType.Ack:
+      return body.length === ACK_BODY_BYTES
+        ? undefined
+        : `an ACK record of ${body.length} bytes instead of ${ACK_BODY_BYTES}`;
+    case RecordType.End:
+    case RecordType.Leave:
+      return body.length === 0
+        ? undefined
+        : `an ${TYPE_NAMES[type]} record with a body of ${body.length} bytes instead of none`;
+    default:
+      return `a record of unknown type ${type}`;
+  }
+}
+
+/**
+ * Reads records from a {@linkcode Reader}, authenticates them and checks
+ * the rules of the types.
+ *
+ * The reader owns one buffer of header + largest record
+ * ({@linkcode capacity} bytes), reused for every read. It reads as much as
+ * fits, checks each header as soon as its four bytes are in, and starts
+ * opening each complete record at once (Web Crypto copies the ciphertext
+ * when asked, so its bytes in the buffer are free again); only the start of
+ * an incomplete record is moved back to the front. While a record is being
+ * opened the reader already reads on, and opens up to
+ * {@linkcode MAX_RECORDS_OPENING} records side by side: AES-GCM in Web
+ * Crypto runs off the main thread, and this keeps both it and the socket
+ * busy. So a read may be pending after {@linkcode next} resolves; closing
+ * the source ends it, and its error is not reported.
+ *
+ * Records come out in order, and an error comes out in its place: after the
+ * records before it. Each body is a fresh buffer from Web Crypto, the
+ * caller's to keep.
+ *
+ * One call to {@linkcode next} at a time. After a {@linkcode RecordError}
+ * every later call fails with the same error; errors of the source itself
+ * (a reset) are passed on as they are.
+ */
+export class RecordReader {
+  #source: Reader;
+  #key: Uint8Array;
+  #nonces: Nonces;
+  #buf = new Uint8Array(RECORD_READ_BYTES);
+  #view = new DataView(this.#buf.buffer);
+  /** Bytes not yet taken as records are `#buf[#start, #end)`. */
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  /** The read in progress, if any: it fills `#buf[#end, …)`. */
+  #reading: Promise<void> | undefined;
+  #readFailure: { error: unknown } | undefined;
+  /** Records taken from the buffer, in order, being opened; or the error found in their place. */
+  #opening: Opening[] = [];
+  /** True once a bad header was found: nothing after it is looked at. */
+  #halted = false;
+  /** The sequence number of the next record taken from the buffer. */
+  #taken = 0;
+  /** How many records were delivered. */
+  #delivered = 0;
+  #stage: Stage = "open";
+  #failure: RecordError | undefined;
+
+  /**
+   * Creates a reader for one direction. `keys.key` must be an AES-256-GCM
+   * key that allows `decrypt`; `keys.iv` is copied. It reads nothing until
+   * asked for a record.
+   *
+   * @throws {RangeError} when the IV is not 12 bytes.
+   * @throws {TypeError} when the key is not such a key.
+   */
+  constructor(source: Reader, keys: DirectionKeys) {
+    this.#source = source;
+    this.#key = new Uint8Array(keys.key);
+    this.#nonces = new Nonces(checkKeys(keys));
+  }
+
+  /** How many records were received, authenticated and delivered: the next one's sequence number. */
+  get received(): number {
+    return this.#delivered;
+  }
+
+  /** Size of the reused buffer: the reader never holds more than this, besides records being opened. */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /**
+   * Records already read in full and being opened: `next` delivers this
+   * many without waiting for the network.
+   */
+  get opening(): number {
+    return this.#opening.length;
+  }
+
+  /** Bytes read from the source and not yet taken as records. */
+  get bufferedBytes(): number {
+    return this.#end - this.#start;
+  }
+
+  /**
+   * Reads the next record. Resolves to `null` when the connection ended
+   * cleanly at a record boundary; whether that is a lost connection or a
+   * goodbye is the caller's to judge (LEAVE is the authenticated goodbye).
+   *
+   * @throws {RecordError} when the connection was cut inside a record, a
+   * header announces an impossible length, a record does not authenticate,
+   * or a record breaks the rules of the types.
+   */
+  async next(): Promise<ParleyRecord | null> {
+    if (this.#failure !== undefined) throw this.#failure;
+    try {
+      return await this.#next();
+    } catch (error) {
+      if (error instanceof RecordError) this.#failure = error;
+      // Let the records opened ahead finish, so that no work outlives the failure.
+      const opening = this.#opening;
+      this.#opening = [];
+      this.#halted = true;
+      await Promise.allSettled(opening.map((record) => record.plain));
+      throw error;
+    }
+  }
+
+  async #next(): Promise<ParleyRecord | null> {
+    for (;;) {
+      this.#takeRecords();
+      const opening = this.#opening.shift();
+      if (opening !== undefined) {
+        this.#readAhead();
+        return await this.#finish(opening);
+      }
+      if (this.#reading !== undefined) {
+        await this.#reading;
+        continue;
+      }
+      if (this.#readFailure !== undefined) throw this.#readFailure.error;
+      if (this.#eof) {
+        if (this.#end === this.#start) return null;
+        throw new RecordError(CUT);
+      }
+      this.#startRead();
+    }
+  }
+
+  /** Starts opening every complete record in the buffer, up to {@linkcode MAX_RECORDS_OPENING}. */
+  #takeRecords(): void {
+    while (!this.#halted && this.#opening.length < MAX_RECORDS_OPENING) {
+      const at = this.#start;
+      const available = this.#end - at;
+      if (available < RECORD_HEADER_BYTES) return;
+      const length = this.#view.getUint32(at);
+      if (length < MIN_RECORD_CIPHERTEXT || length > MAX_RECORD_CIPHERTEXT) {
+        this.#halt(
+          `a record header announced ${length} bytes; a record holds ${MIN_RECORD_CIPHERTEXT} to ${MAX_RECORD_CIPHERTEXT}`,
+        );
+        return;
+      }
+      if (available < RECORD_HEADER_BYTES + length) return;
+      const seq = this.#taken;
+      if (seq >= MAX_RECORDS) {
+        this.#halt(`more than 2^48 records came on one connection`);
+        return;
+      }
+      const body = at + RECORD_HEADER_BYTES;
+      const opened = open(
+        this.#key,
+        this.#nonces.of(seq),
+        this.#buf.subarray(at, body),
+        this.#buf.subarray(body, body + length),
+      );
+      const plain = opened === undefined ? Promise.reject(new RecordError(NOT_AUTHENTIC)) : Promise.resolve(opened);
+      // Awaited in turn, or settled on failure; never an unhandled rejection.
+      plain.catch(() => {});
+      this.#opening.push({ seq, plain });
+      this.#taken++;
+      this.#start = body + length;
+    }
+  }
+
+  /** Queues `message` as an error after the records taken, and stops taking. */
+  #halt(message: string): void {
+    this.#opening.push({ seq: this.#taken, plain: Promise.resolve(undefined), error: new RecordError(message) });
+    this.#halted = true;
+  }
+
+  /** Waits for a record to open and checks it. */
+  async #finish(opening: Opening): Promise<ParleyRecord> {
+    if (opening.error !== undefined) throw opening.error;
+    const plain = (await opening.plain)!;
+    const seq = opening.seq;
+    const type = plain[0];
+    const body = plain.subarray(1);
+    const problem = bodySizeProblem(type, body);
+    if (problem !== undefined) throw new RecordError(`received ${problem}`);
+    const known = type as RecordType;
+    const rule = ruleBroken(known, this.#stage);
+    if (rule !== undefined) throw new RecordError(rule);
+    let record: ParleyRecord;
+    if (known === RecordType.Ack) {
+      const view = new DataView(plain.buffer, 1, ACK_BODY_BYTES);
+      const acked = view.getUint32(0) * 0x1_0000_0000 + view.getUint32(4);
+      if (acked >= MAX_RECORDS) throw new RecordError(`an ACK record named record ${acked}, past 2^48`);
+      record = { type: known, seq, body, acked };
+    } else {
+      record = { type: known, seq, body };
+    }
+    this.#stage = stageAfter(known, this.#stage);
+    this.#delivered++;
+    return record;
+  }
+
+  /** Reads on while records are opened, when there is room and a reason. */
+  #readAhead(): void {
+    if (this.#reading !== undefined || this.#eof || this.#readFailure !== undefined || this.#halted) return;
+    if (this.#stage === "left") return;
+    if (this.#start === 0 && this.#end === this.#buf.length) return;
+    this.#startRead();
+  }
+
+  /** Starts a read into the rest of the buffer, after moving an incomplete record to the front. */
+  #startRead(): void {
+    if (this.#start > 0) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    // Not full here: what is held is less than one record and its header, or a read ahead found room.
+    this.#reading = this.#source.read(this.#buf.subarray(this.#end)).then((n) => {
+      if (n === null) this.#eof = true;
+      else this.#end += n;
+      this.#reading = undefined;
+    }, (error: unknown) => {
+      this.#readFailure = { error };
+      this.#reading = undefined;
+    });
+  }
+}
+
+/** A record taken from the buffer: its number and its plaintext to come, or the error in its place. */
+interface Opening {
+  seq: number;
+  plain: Promise<Uint8Array | undefined>;
+  error?: RecordError;
+}
