@@ -30,7 +30,7 @@ import {
   ProtocolError,
 } from "./io/errors.ts";
 import { type Deadline, deadline, pause, Timer } from "./io/time.ts";
-import type { Channel, Reader } from "./io/types.ts";
+import { type Channel, type EndTelling, type Reader, tellsEnds } from "./io/types.ts";
 import type { InputEvent, InputQueue } from "./session/input_queue.ts";
 import type { SessionMode, SessionNotice, SessionView } from "./session/view.ts";
 import { BULK_BUFFER_BYTES, LineReader, LineTooLongError } from "./wire/line_reader.ts";
@@ -104,6 +104,12 @@ const RESET_GRACE_MS = 50;
  * longer round trip shows as a failed write at the next line instead.
  */
 const PEER_CHECK_MS = 250;
+/**
+ * Secure session: longest wait after our goodbye while the peer still
+ * confirms our lines (a bulk transfer it is still taking in); Ctrl+C does
+ * not wait so.
+ */
+const SETTLE_MAX_MS = 60_000;
 /** After this long without a write of ours, the next one is checked again. */
 const PEER_QUIET_MS = 1000;
 /** Most bytes of lines kept to be shown once a check ends; beyond that, lines are shown as they go (bulk). */
@@ -141,6 +147,8 @@ class Session {
   /** A failure found while leaving that still decides how the session ended. */
   #lateError: unknown;
   #duplex: boolean;
+  /** The channel says how the peer's direction ended (the secure session): no guessing from resets. */
+  #endsTold: boolean;
   #idleTimer: Timer | undefined;
   #writeClosed = false;
   /** The view is busy with the peer's lines (our output may be blocked). */
@@ -181,6 +189,7 @@ class Session {
     this.#writer = new BufferedWriter(conn);
     this.#myTurn = options.speaksFirst;
     this.#duplex = options.mode === "duplex";
+    this.#endsTold = tellsEnds(conn);
   }
 
   async run(): Promise<SessionResult> {
@@ -191,6 +200,12 @@ class Session {
       if (event.kind === "changed") this.#step();
     });
     this.#touch();
+    if (tellsEnds(this.#conn)) {
+      // The peer may leave after it finished sending, while we still send: that ends the session too.
+      this.#conn.peerGone.then((error) =>
+        error === undefined ? this.#finish({ end: "peer-left" }) : this.#failed(error)
+      );
+    }
     const receiving = this.#receive();
     if (signal?.aborted) onAbort();
     this.#step();
@@ -273,7 +288,7 @@ class Session {
    */
   async #sendQueued(oneLine: boolean): Promise<void> {
     const open = await this.#outgoing(async () => {
-      let check = this.#peerDone && this.#checking === undefined &&
+      let check = !this.#endsTold && this.#peerDone && this.#checking === undefined &&
         (this.#checkNextWrite || performance.now() - this.#lastWriteAt >= PEER_QUIET_MS);
       while (this.#state === "open") {
         const run = oneLine ? { bytes: this.#input.shift(), lines: 1 } : this.#input.shiftRun();
@@ -422,6 +437,15 @@ class Session {
       }
       // Reading failed, or we closed the connection: what came before is shown; nothing more to learn.
       if (this.#readFailed) return;
+      if (tellsEnds(this.#conn)) {
+        // Told, not guessed: the peer left, or (duplex) only finished sending and still reads.
+        if (this.#conn.peerEnd === "finished" && this.#duplex && this.#state === "open") {
+          this.#peerDone = true;
+          this.#view.notice("peer-finished");
+          if (this.#writeClosed) this.#finish({ end: "input-ended" });
+        } else this.#finish({ end: "peer-left" });
+        return;
+      }
       // Once we have closed our direction, the probe cannot work.
       const probing = () => this.#state === "open" && !this.#writeClosed;
       if (probing()) await this.#checkNotReset();
@@ -503,8 +527,16 @@ class Session {
     try {
       await Promise.race([this.#sending, linger.promise]);
       await this.#concludeCheck();
-      // Ending our direction waits for a pending write to finish.
-      await Promise.race([this.#closeWrite().catch(ignoreIoError), linger.promise]);
+      // Ending our direction waits for a pending write to finish; a secure session says goodbye.
+      const conn = this.#conn;
+      const ending = tellsEnds(conn) ? this.#leaveChannel(conn) : this.#closeWrite();
+      await Promise.race([ending.catch(ignoreIoError), linger.promise]);
+      if (tellsEnds(conn)) {
+        // The peer confirms what it takes: wait while it still does (a bulk transfer's end), within bounds.
+        linger.cancel();
+        await conn.settle(lingerMs, lingerMs < DEFAULT_LINGER_MS ? lingerMs : SETTLE_MAX_MS);
+        return;
+      }
       // Reading on until the peer closes too avoids a reset that could destroy
       // our last line before the peer reads it.
       await Promise.race([receiving, linger.promise]);
@@ -513,6 +545,11 @@ class Session {
     } finally {
       linger.cancel();
     }
+  }
+
+  async #leaveChannel(conn: EndTelling): Promise<void> {
+    this.#writeClosed = true;
+    await conn.leave();
   }
 
   async #closeWrite(): Promise<void> {

@@ -7,14 +7,14 @@
 import { ExitCode, UsageError } from "../io/errors.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "../net/address.ts";
 import { connect } from "../net/connect.ts";
-import { importSecret } from "../security/auth.ts";
+import { codePassword, parseCode } from "../security/code.ts";
 import { readyClientSide } from "../security/handshake.ts";
 import { loadSecret } from "../security/secret.ts";
 import { readPemFile } from "../security/tls.ts";
-import { runSession } from "../session.ts";
 import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions, parseDuration } from "./options.ts";
-import { describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { describeSecure, holdChat } from "./chat.ts";
+import type { Program, ProgramContext } from "./program.ts";
 
 /** The client's options. */
 export interface ClientOptions extends CommonOptions {
@@ -28,6 +28,8 @@ export interface ClientOptions extends CommonOptions {
   tls: boolean;
   /** A CA certificate file trusted besides the system roots. */
   caFile: string | undefined;
+  /** `--code`: the code of a secure session, normalised. */
+  code: string | undefined;
 }
 
 /** Default time limit for connecting: 10 s. */
@@ -54,6 +56,9 @@ Options:
                        are verified against the system's roots and --ca
       --ca FILE        also trust this CA certificate (PEM), for a private
                        or self-signed server certificate
+      --code CODE      a private session with the server's code (such as
+                       7-anvil-orbit-meadow): encrypted end to end, each line
+                       confirmed; the server prints its code
 ${COMMON_HELP}
 
 Ctrl+C or SIGTERM leaves; so does end of input (Ctrl+D), which in --duplex
@@ -69,6 +74,7 @@ const OPTIONS = {
   "connect-timeout": { type: "string" },
   tls: { type: "boolean" },
   ca: { type: "string" },
+  code: { type: "string" },
   ...COMMON_OPTIONS,
 } as const satisfies OptionSpecs;
 
@@ -81,6 +87,9 @@ export function parseClientArgs(args: string[]): ClientOptions {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
   const endpoint = endpointFromArgs(positionals, values, { allowZeroPort: false });
   if (values.ca !== undefined && !values.tls) throw new UsageError("--ca needs --tls");
+  if (values.code !== undefined && values["secret-file"] !== undefined) {
+    throw new UsageError("--code and --secret-file each make a private session: give one of them");
+  }
   return {
     ...parseCommonOptions(values),
     host: endpoint.host ?? "localhost",
@@ -90,6 +99,7 @@ export function parseClientArgs(args: string[]): ClientOptions {
       : parseDuration("--connect-timeout", values["connect-timeout"]),
     tls: values.tls,
     caFile: values.ca,
+    code: values.code === undefined ? undefined : parseCode(values.code),
   };
 }
 
@@ -97,38 +107,33 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
   const { ui, signal } = context;
   const target = formatAddress(options.host, options.port);
   const caCerts = options.caFile === undefined ? [] : [readPemFile("--ca", options.caFile, "certificate")];
-  const secret = loadSecret(options.secretFile);
-  const key = secret && await importSecret(secret);
+  const password = options.code === undefined ? loadSecret(options.secretFile) : codePassword(options.code);
+  const mode = options.duplex ? "duplex" : "alternating";
   ui.idle(`connecting to ${target}`);
   const tcp = await connect(options.host, options.port, { timeoutMs: options.connectTimeoutMs, signal });
   if (tcp === null) return ExitCode.Ok;
   const remote = formatNetAddr(tcp.remoteAddr);
   const ready = await readyClientSide(tcp, {
     tls: options.tls ? { hostname: options.host, caCerts, caFile: options.caFile } : undefined,
-    key,
+    password,
+    mode,
     peerName: target,
     timeoutMs: options.handshakeTimeoutMs,
     signal,
   });
   if (ready === null) return ExitCode.Ok;
-  const secured = `${options.tls ? " (TLS, certificate verified)" : ""}${key ? " (secret verified)" : ""}`;
+  const secured = `${options.tls ? " (TLS, certificate verified)" : ""}${describeSecure(ready)}`;
   ui.status.line(`connected to ${target}${remote === target ? "" : ` (${remote})`}${secured}`);
-  using view = ui.view(target);
-  const result = await runSession(ready.conn, context.input, view, {
-    speaksFirst: true,
-    mode: options.duplex ? "duplex" : "alternating",
-    maxLineBytes: options.maxLineBytes,
-    peerName: target,
-    signal,
-    source: ready.source,
-    idleTimeoutMs: options.idleTimeoutMs,
-  });
-  let end = describeSessionEnd(result, target);
-  if (result.end === "peer-left" && result.received === 0 && result.sent === 0) {
-    end += options.tls ? " before anything was said" : " before anything was said (if it uses TLS, connect with --tls)";
+  if (ready.secure !== undefined && ready.secure.mode !== mode) {
+    ui.status.line(`the server uses ${ready.secure.mode}: this session is ${ready.secure.mode}`);
   }
-  ui.status.line(end);
-  return ExitCode.Ok;
+  const role = { speaksFirst: true, peerName: target, label: target };
+  const { unconfirmed } = await holdChat(ready, context, options, role, (result) => {
+    if (result.end !== "peer-left" || result.received > 0 || result.sent > 0 || ready.secure) return "";
+    return options.tls ? " before anything was said" : " before anything was said (if it uses TLS, connect with --tls)";
+  });
+  // Lines the other side never confirmed may be lost: as with any failure, exit 1.
+  return unconfirmed > 0 ? ExitCode.Failure : ExitCode.Ok;
 }
 
 /** The client program. */

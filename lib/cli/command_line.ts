@@ -20,6 +20,11 @@ export interface OptionSpec {
   readonly short?: string;
   /** May be given more than once; all values are kept. */
   readonly multiple?: boolean;
+  /**
+   * The value may be left out (`--code` alone is `""`); then it can only be
+   * given inline (`--code=VALUE`), and the next argument stays positional.
+   */
+  readonly optionalValue?: boolean;
 }
 
 /** The options a program takes, by long name. */
@@ -83,7 +88,8 @@ export function parseCommandLine<T extends OptionSpecs>(args: readonly string[],
       const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
       if (spec === undefined) throw new UsageError(`Unknown option --${shorten(name)}`);
       if (spec.type === "boolean" && inline !== undefined) throw new UsageError(`Option --${name} takes no value`);
-      set(name, spec.type === "boolean" ? true : valueOf(name, inline));
+      if (spec.type === "boolean") set(name, true);
+      else set(name, spec.optionalValue && inline === undefined ? "" : valueOf(name, inline));
     } else if (arg.startsWith("-") && arg.length > 1) {
       // Short options: flags may be grouped (-kV); one with a value may be joined (-p80).
       for (let j = 1; j < arg.length; j++) {

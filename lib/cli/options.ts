@@ -83,10 +83,11 @@ export const COMMON_HELP = `\
       --name LABEL     on a terminal, show the other side as LABEL (not sent)
       --timestamps     on a terminal, show the time of each message
       --secret-file FILE
-                       both sides must know the secret in FILE (or in the
-                       PARLEY_SECRET environment variable); it is never sent
+                       a private session with the secret in FILE (or in the
+                       PARLEY_SECRET environment variable) as its code; both
+                       sides need the same; it is never sent
       --handshake-timeout TIME
-                       time allowed for the TLS and secret handshakes (10s)
+                       time allowed for the TLS and code handshakes (10s)
       --idle-timeout TIME
                        end a session after TIME without a message either way
       --max-line SIZE  longest line sent or accepted (default: 64K; up to 16M)

@@ -18,19 +18,19 @@ import { Acceptor } from "../net/acceptor.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "../net/address.ts";
 import { listen } from "../net/listen.ts";
 import { AccessList } from "../security/access_list.ts";
-import { importSecret } from "../security/auth.ts";
+import { codePassword, generateCode, parseCode } from "../security/code.ts";
 import { FailureThrottle } from "../security/failure_throttle.ts";
 import { type ReadyConnection, readyServerSide, secureServerSide } from "../security/handshake.ts";
 import { loadSecret, SECRET_ENV } from "../security/secret.ts";
 import { describeKeyPairError, isSelfSigned, readPemFile } from "../security/tls.ts";
 import { TlsTerminator } from "../security/tls_terminator.ts";
-import { runSession } from "../session.ts";
 import { busyLine, DENIED_LINE } from "../wire/protocol.ts";
 import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
 import { defaultInvocation, type Invocation, siblingCommand } from "./invocation.ts";
 import { LogLimiter } from "./log_limiter.ts";
 import { COMMON_HELP, COMMON_OPTIONS, type CommonOptions, parseCommonOptions } from "./options.ts";
-import { describeInternalError, describeSessionEnd, type Program, type ProgramContext } from "./program.ts";
+import { describeSecure, holdChat } from "./chat.ts";
+import { describeInternalError, type Program, type ProgramContext } from "./program.ts";
 
 /** The server's options. */
 export interface ServerOptions extends CommonOptions {
@@ -44,7 +44,12 @@ export interface ServerOptions extends CommonOptions {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Which client addresses may connect. */
   access: AccessList;
+  /** `--code`: `""` to make a fresh code, a code to use it, undefined for none. */
+  code: string | undefined;
 }
+
+/** Failed tries a code survives; then the server makes a new one and says why. */
+export const MAX_CODE_FAILURES = 3;
 
 const help = (command: string): string =>
   `\
@@ -66,6 +71,9 @@ Options:
       --tls-key FILE   and this private key (PEM)
       --allow CIDR,…   let only these client addresses in (IPv4, IPv6)
       --deny CIDR,…    keep these client addresses out
+      --code[=CODE]    a private session: encrypted end to end, each line
+                       confirmed; makes a code (or uses CODE) for the client's
+                       --code, and replaces it after 3 failed tries
 ${COMMON_HELP}
 
 While a session runs, other clients get a line starting with "busy" and
@@ -84,6 +92,7 @@ const OPTIONS = {
   "tls-key": { type: "string" },
   allow: { type: "string", multiple: true },
   deny: { type: "string", multiple: true },
+  code: { type: "string", optionalValue: true },
   ...COMMON_OPTIONS,
 } as const satisfies OptionSpecs;
 
@@ -95,6 +104,9 @@ const OPTIONS = {
 export function parseServerArgs(args: string[]): ServerOptions {
   const { values, positionals } = parseCommandLine(args, OPTIONS);
   const endpoint = endpointFromArgs(positionals, values, { allowZeroPort: true });
+  if (values.code !== undefined && values["secret-file"] !== undefined) {
+    throw new UsageError("--code and --secret-file each make a private session: give one of them");
+  }
   return {
     ...parseCommonOptions(values),
     host: endpoint.host,
@@ -102,6 +114,7 @@ export function parseServerArgs(args: string[]): ServerOptions {
     keepOpen: values["keep-open"],
     tls: tlsFiles(values["tls-cert"], values["tls-key"]),
     access: AccessList.parse(values.allow ?? [], values.deny ?? []),
+    code: values.code === undefined || values.code === "" ? values.code : parseCode(values.code),
   };
 }
 
@@ -123,6 +136,8 @@ export interface ClientHints {
   secretFromEnv?: boolean;
   /** True when the server runs in duplex mode: a client in the other mode would wait for turns that never come. */
   duplex?: boolean;
+  /** The code of a private session. */
+  code?: string;
 }
 
 /**
@@ -145,6 +160,7 @@ export function clientCommand(
   if (hints.tls?.caFile !== undefined) files.push("--ca", hints.tls.caFile);
   if (hints.secretFile !== undefined) files.push("--secret-file", hints.secretFile);
   args.push(...files);
+  if (hints.code !== undefined) args.push("--code", hints.code);
   const permissions = ["-N"];
   if (files.length > 0) permissions.push("-R");
   if (hints.secretFromEnv) permissions.push(`--allow-env=${SECRET_ENV}`);
@@ -228,24 +244,36 @@ async function serveWith(
 ): Promise<number> {
   const { input, ui, signal } = context;
   const terminator = tls?.terminator;
-  const secret = loadSecret(options.secretFile);
-  const key = secret && await importSecret(secret);
+  const secret = options.code === undefined ? loadSecret(options.secretFile) : undefined;
+  let code = options.code === "" ? generateCode() : options.code;
+  let codeFailures = 0;
   const listeners = listen(options.host, options.port);
   const port = listeners[0].addr.port;
   const addresses = listeners.map((listener) => formatNetAddr(listener.addr));
+  const connectWith = () =>
+    `connect with: ${
+      clientCommand(options.host, port, {
+        tls: tls?.hint,
+        secretFile: secret && options.secretFile,
+        secretFromEnv: secret !== undefined && options.secretFile === undefined,
+        duplex: options.duplex,
+        code,
+      }, context.invocation)
+    }`;
   ui.status.line(`listening on ${addresses.join(" and ")}${terminator ? " with TLS" : ""}`);
-  ui.status.line(`connect with: ${
-    clientCommand(options.host, port, {
-      tls: tls?.hint,
-      secretFile: secret && options.secretFile,
-      secretFromEnv: secret !== undefined && options.secretFile === undefined,
-      duplex: options.duplex,
-    }, context.invocation)
-  }`);
+  ui.status.line(connectWith());
   if (isWildcard(options.host)) ui.status.line(reachFromElsewhere());
-  if (!terminator && !key && options.access.open) {
-    ui.status.line("note: no TLS, secret or --allow: anyone who can reach this port can join and read along");
+  if (!terminator && code === undefined && secret === undefined && options.access.open) {
+    ui.status.line("note: no code, TLS or --allow: anyone who can reach this port can join and read along");
   }
+  /** A wrong guess at the code: after a few, the code changes, so that guessing gets nowhere. */
+  const codeFailed = () => {
+    if (code === undefined || ++codeFailures < MAX_CODE_FAILURES) return;
+    code = generateCode();
+    codeFailures = 0;
+    ui.status.line(`${MAX_CODE_FAILURES} tries with the code failed (a typo, or someone guessing): it is replaced`);
+    ui.status.line(connectWith());
+  };
   const waiting = `waiting for a client on ${formatAddress(listeners[0].addr.hostname, port)}`;
   ui.idle(waiting);
 
@@ -260,8 +288,25 @@ async function serveWith(
     // A plain line would look to a TLS client like a server without TLS: say nothing then.
     refusedLine: terminator ? undefined : DENIED_LINE,
     secure: terminator && ((conn) => secureServerSide(conn, terminator)),
-    ready: (channel, conn, signal) =>
-      readyServerSide(channel, conn, { tls: terminator !== undefined, key, throttle, signal }),
+    ready: async (channel, conn, signal) => {
+      const password = code === undefined ? secret : codePassword(code);
+      const mode = options.duplex ? "duplex" : "alternating";
+      let answered = false;
+      try {
+        return await readyServerSide(channel, conn, {
+          tls: terminator !== undefined,
+          password,
+          mode,
+          throttle,
+          signal,
+          answered: () => answered = true,
+        });
+      } catch (error) {
+        // A try that was answered and did not succeed (a mismatch, a close, a timeout) used up one of the code's.
+        if (answered) codeFailed();
+        throw error;
+      }
+    },
     readyMs: options.handshakeTimeoutMs,
     // A flood from one address is summed up, not logged line by line.
     onDrop: (message, source) => drops.log(source, message),
@@ -272,21 +317,16 @@ async function serveWith(
     for (;;) {
       const ready = await acceptor.next();
       if (ready === null) return ExitCode.Ok;
-      const { conn, source, peerName, peerHost } = ready;
-      ui.status.line(`connected: ${peerName}${terminator ? " (TLS)" : ""}${key ? " (secret verified)" : ""}`);
+      const { peerName, peerHost } = ready;
+      ui.status.line(`connected: ${peerName}${terminator ? " (TLS)" : ""}${describeSecure(ready)}`);
+      if (ready.secure !== undefined && ready.secure.peerMode !== ready.secure.mode) {
+        ui.status.line(`${peerName} asked for ${ready.secure.peerMode}: this session is ${ready.secure.mode}, as here`);
+      }
       try {
         // The client's port is a passing one: its address alone labels what it says.
-        using view = ui.view(peerHost);
-        const result = await runSession(conn, input, view, {
-          speaksFirst: false,
-          mode: options.duplex ? "duplex" : "alternating",
-          maxLineBytes: options.maxLineBytes,
-          peerName,
-          signal,
-          source,
-          idleTimeoutMs: options.idleTimeoutMs,
-        });
-        ui.status.line(describeSessionEnd(result, peerName));
+        const role = { speaksFirst: false, peerName, label: peerHost };
+        const { unconfirmed } = await holdChat(ready, context, options, role);
+        if (unconfirmed > 0 && !options.keepOpen) return ExitCode.Failure;
       } catch (error) {
         // Not a chat peer at all (TLS on a plain server): not a session; keep waiting.
         if (error instanceof WrongProtocolError) {

@@ -41,3 +41,29 @@ export interface Channel extends Reader, Writer, Closer {
   /** Ends our sending direction; reading goes on. */
   closeWrite(): Promise<void>;
 }
+
+/**
+ * A channel whose protocol tells how each side's direction ends (the
+ * secure session): leaving, or only finishing sending. Plain TCP cannot.
+ */
+export interface EndTelling extends Channel {
+  /** Says goodbye and ends our sending direction: the peer learns that we left. */
+  leave(): Promise<void>;
+  /** How the peer's direction ended, once `read` has returned `null`. */
+  readonly peerEnd: "left" | "finished" | undefined;
+  /**
+   * Resolves once the peer has gone: `undefined` when it said it left, or
+   * the error that ended the connection. Never rejects.
+   */
+  readonly peerGone: Promise<Error | undefined>;
+  /**
+   * After `leave`: waits for the peer's goodbye while it keeps confirming
+   * what we sent, at least `quietMs` and at most `maxMs`.
+   */
+  settle(quietMs: number, maxMs: number): Promise<void>;
+}
+
+/** True when `channel` tells how its ends came (see {@linkcode EndTelling}). */
+export function tellsEnds(channel: Channel): channel is EndTelling {
+  return "leave" in channel && "peerGone" in channel;
+}

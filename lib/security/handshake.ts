@@ -18,26 +18,25 @@ import {
   FileError,
   isIoError,
   ParleyError,
-  ProtocolError,
   RefusedError,
   WrongProtocolError,
 } from "../io/errors.ts";
 import { deadline, sleep } from "../io/time.ts";
 import type { Channel, Reader } from "../io/types.ts";
 import { formatNetAddr } from "../net/address.ts";
-import { LineReader, LineTooLongError } from "../wire/line_reader.ts";
 import {
-  AUTH_PREFIX,
   BUSY_PREFIX,
   DENIED_PREFIX,
-  MAX_AUTH_LINE_BYTES,
+  NEEDS_CODE_PREFIX,
+  NO_CODE_LINE,
   OVERLOADED_PREFIX,
+  PAKE_PREFIX,
   PLAIN_SERVER_REPLY,
   RATE_PREFIX,
   TLS_SERVER_REPLY,
 } from "../wire/protocol.ts";
-import { CheckedSource, PrefixedSource } from "../wire/source_adapters.ts";
-import { authenticateClient, authenticateServer, AuthError, UnexpectedLineError } from "./auth.ts";
+import { CheckedSource } from "../wire/source_adapters.ts";
+import { AuthError, type Mode, NotSecureError, pakeClientSide, pakeServerSide } from "./secure_handshake.ts";
 import type { FailureThrottle } from "./failure_throttle.ts";
 import { SECRET_ENV, secretEnvReadable } from "./secret.ts";
 import { describeTlsError, looksLikeTls, TlsError, type TlsSide } from "./tls.ts";
@@ -53,6 +52,15 @@ export interface ReadyConnection {
   peerName: string;
   /** The peer's address alone (its port is a passing one), as it labels what it says. */
   peerHost: string;
+  /** Present for a secure session (a code or a secret): what the handshake agreed. */
+  secure?: {
+    /** The session's mode (the server's). */
+    mode: Mode;
+    /** The mode the other side asked for. */
+    peerMode: Mode;
+    /** Two words the two people may compare. */
+    check: string;
+  };
 }
 
 const encoder = new TextEncoder();
@@ -80,8 +88,12 @@ export async function secureServerSide(conn: Deno.Conn, terminator: TlsTerminato
 export interface ServerHandshake {
   /** True when the connection was secured with TLS. */
   tls: boolean;
-  /** The shared secret's key, when clients must prove they know it. */
-  key?: CryptoKey;
+  /** The password (a code's bytes, or a secret file's), when the session is secure. */
+  password?: Uint8Array;
+  /** The server's mode, which a secure session adopts. */
+  mode: Mode;
+  /** Called when a client's try at the code has been answered: it fails unless the handshake succeeds. */
+  answered?: () => void;
   /** Slows down addresses that failed to authenticate. */
   throttle?: FailureThrottle;
   /** Cancels waiting (the connection is closed when time is up). */
@@ -101,44 +113,50 @@ export async function readyServerSide(
   options: ServerHandshake,
 ): Promise<ReadyConnection> {
   const peerName = formatNetAddr(conn.remoteAddr);
+  const peerHost = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : peerName;
+  const { password, throttle } = options;
   let source: Reader = channel;
-  if (!options.tls) {
+  if (!options.tls || password === undefined) {
     source = new CheckedSource(channel, async (first) => {
-      if (!looksLikeTls(first)) return;
-      await writeAll(channel, encoder.encode(PLAIN_SERVER_REPLY + "\n")).catch(() => {});
-      throw new WrongProtocolError(`${peerName} tried to start TLS, but this server does not use it (see --tls-cert)`);
+      if (!options.tls && looksLikeTls(first)) {
+        await writeAll(channel, encoder.encode(PLAIN_SERVER_REPLY + "\n")).catch(() => {});
+        throw new WrongProtocolError(
+          `${peerName} tried to start TLS, but this server does not use it (see --tls-cert)`,
+        );
+      }
+      if (password === undefined && startsWith(first, PAKE_PREFIX)) {
+        await writeAll(channel, encoder.encode(NO_CODE_LINE + "\n")).catch(() => {});
+        throw new NotSecureError(`${peerName} has a code, but this server has none: told it to connect without one`);
+      }
     }, looksLikeTls);
   }
-  const { key, throttle } = options;
-  const peerHost = "hostname" in conn.remoteAddr ? conn.remoteAddr.hostname : peerName;
-  if (key === undefined) return { conn: channel, source, peerName, peerHost };
+  if (password === undefined) return { conn: channel, source, peerName, peerHost };
 
-  const address = peerHost;
-  // Guesses from an address that failed before are slowed down after the
-  // challenge, so that an honest client learns at once that a secret is needed.
-  const beforeVerdict = async () => {
-    const delay = throttle?.delayFor(address) ?? 0;
+  // Guesses from an address that failed before are slowed down before the
+  // answer, which tells a guesser whether it was right; a client without a
+  // code learns at once that one is needed.
+  const beforeAnswer = async () => {
+    const delay = throttle?.delayFor(peerHost) ?? 0;
     if (delay <= 0) return;
     const wait = sleep(delay);
     options.signal?.addEventListener("abort", wait.cancel, { once: true });
     await wait.promise;
   };
-  const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
-  try {
-    await authenticateClient(key, reader, channel, { beforeVerdict });
-  } catch (error) {
-    if (error instanceof AuthError) {
-      throttle?.failed(address);
-      throw new AuthError(`Authentication failed for ${peerName}: ${error.message}`, { cause: error });
-    }
-    if (error instanceof LineTooLongError) {
-      throttle?.failed(address);
-      throw new ProtocolError(`${peerName} sent a handshake line longer than ${MAX_AUTH_LINE_BYTES} bytes`);
-    }
-    throw error;
-  }
-  throttle?.succeeded(address);
-  return { conn: channel, source: new PrefixedSource(reader.takeBuffered(), source), peerName, peerHost };
+  // Once answered, a try counts as failed unless it succeeds: a guesser learns from the answer and may just leave.
+  const answered = () => {
+    throttle?.failed(peerHost);
+    options.answered?.();
+  };
+  const session = await pakeServerSide(channel, source, {
+    password,
+    mode: options.mode,
+    peerName,
+    beforeAnswer,
+    answered,
+  });
+  throttle?.succeeded(peerHost);
+  const { mode, peerMode, check } = session;
+  return { conn: session.channel, source: session.channel, peerName, peerHost, secure: { mode, peerMode, check } };
 }
 
 /** How the client readies its connection. */
@@ -148,8 +166,10 @@ export interface ClientHandshake {
    * trusting also `caCerts`, read from `caFile`.
    */
   tls?: { hostname: string; caCerts: string[]; caFile?: string };
-  /** The shared secret's key, to prove and to check. */
-  key?: CryptoKey;
+  /** The password (a code's bytes, or a secret file's), for a secure session. */
+  password?: Uint8Array;
+  /** Our mode, which the server's replaces in a secure session. */
+  mode: Mode;
   /** How the server is named in messages. */
   peerName: string;
   /** Give up after this long (ms): the connection is closed. */
@@ -189,17 +209,29 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
       return refusal === undefined ? Promise.resolve() : Promise.reject(refusal);
     }, looksLikeTls);
     // The server's port is part of its name: it is how it is reached.
-    if (options.key === undefined) return { conn, source, peerName, peerHost: peerName };
-    const reader = new LineReader(source, { maxLineBytes: MAX_AUTH_LINE_BYTES });
-    await authenticateServer(options.key, reader, conn);
-    return { conn, source: new PrefixedSource(reader.takeBuffered(), source), peerName, peerHost: peerName };
+    if (options.password === undefined) return { conn, source, peerName, peerHost: peerName };
+    const session = await pakeClientSide(
+      conn,
+      source,
+      { password: options.password, mode: options.mode, peerName },
+      // A server may turn us away at any line of the handshake (evicted for load, say).
+      (line) => serverRefusal(encoder.encode(line), peerName, options),
+    );
+    const { mode, peerMode, check } = session;
+    return {
+      conn: session.channel,
+      source: session.channel,
+      peerName,
+      peerHost: peerName,
+      secure: { mode, peerMode, check },
+    };
   } catch (error) {
     closeQuietly(conn);
     if (signal?.aborted) return null;
     if (limit.expired) {
-      throw new AuthError(`Handshake with ${peerName} timed out (does it use the same --tls and secret settings?)`);
+      throw new AuthError(`Handshake with ${peerName} timed out (does it use the same --tls and --code settings?)`);
     }
-    throw explainClientFailure(error, peerName, options);
+    throw explainClientFailure(error, peerName);
   } finally {
     limit.cancel();
     signal?.removeEventListener("abort", interrupt);
@@ -216,11 +248,12 @@ export function serverRefusal(start: Uint8Array, peerName: string, options: Clie
   if (!options.tls && (looksLikeTls(start) || startsWith(start, TLS_SERVER_REPLY))) {
     return new WrongProtocolError(`${peerName} speaks TLS: connect with --tls`);
   }
-  if (options.key === undefined && startsWith(start, AUTH_PREFIX)) {
+  if (options.password === undefined && startsWith(start, NEEDS_CODE_PREFIX)) {
     // A secret in the environment that we may not read is not "no secret": say why it went unseen.
     const unread = secretEnvReadable() ? "" : ` (${SECRET_ENV}, if set, is not read without --allow-env=${SECRET_ENV})`;
     return new AuthError(
-      `${peerName} requires a shared secret: give the same one with --secret-file or ${SECRET_ENV}${unread}`,
+      `${peerName} needs a code: connect with --code CODE (or the same secret, with --secret-file or ${SECRET_ENV})` +
+        unread,
     );
   }
   if (startsWith(start, RATE_PREFIX)) {
@@ -243,17 +276,7 @@ export function serverRefusal(start: Uint8Array, peerName: string, options: Clie
  * server: a notice it sent instead of the exchange, a line too long, a
  * connection that failed. Anything else is a bug, and stays as it is.
  */
-function explainClientFailure(error: unknown, peerName: string, options: ClientHandshake): unknown {
-  if (error instanceof UnexpectedLineError) {
-    const refusal = serverRefusal(encoder.encode(error.line), peerName, options);
-    if (refusal !== undefined) return refusal;
-  }
-  if (error instanceof LineTooLongError) {
-    return new ProtocolError(`${peerName} sent a handshake line longer than ${MAX_AUTH_LINE_BYTES} bytes`);
-  }
-  if (error instanceof AuthError) {
-    return new AuthError(`Authentication with ${peerName} failed: ${error.message}`, { cause: error });
-  }
+function explainClientFailure(error: unknown, peerName: string): unknown {
   if (error instanceof ParleyError) return error;
   if (isIoError(error)) {
     return new ConnectionLostError(`Handshake with ${peerName} failed: ${describeIoError(error)}`, { cause: error });

@@ -37,6 +37,11 @@ export interface SessionView {
   sent(lines: Uint8Array): void;
   /** Reports a change in the conversation. */
   notice(notice: SessionNotice): void;
+  /**
+   * Secure session: how many of our lines went out and wait for the peer
+   * to confirm them (shown by `sent` once it has). Views may leave it out.
+   */
+  unconfirmed?(count: number): void;
 }
 
 /** How the two sides take turns. */

@@ -131,12 +131,12 @@ export class TerminalUi implements Ui {
     });
   }
 
-  /** Creates the view of a session with `peerName`. */
-  view(peerName: string): SessionView & Disposable {
+  /** Creates the view of a session with `peerName`, in `mode` (by default the program's). */
+  view(peerName: string, mode: SessionMode = this.#mode): SessionView & Disposable {
     const view = new TerminalView(
       this.#terminal,
       this.#input,
-      this.#mode,
+      mode,
       {
         ...this.#look,
         label: this.#look.label ?? peerName,
@@ -187,6 +187,8 @@ export class TerminalView implements SessionView, Disposable {
   #label: SafeText;
   #myTurn = false;
   #peerFinished = false;
+  /** Secure session: our lines sent and not yet confirmed by the peer. */
+  #unconfirmed = 0;
   #unsubscribe: () => void;
   #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   #unsent: Unsent;
@@ -261,6 +263,12 @@ export class TerminalView implements SessionView, Disposable {
     this.#showPrompt();
   }
 
+  /** Counts our lines on their way in the prompt, until the peer confirms them. */
+  unconfirmed(count: number): void {
+    this.#unconfirmed = count;
+    this.#showPrompt();
+  }
+
   /** Tells of a change in the conversation: one direction of a duplex one over, a peer not taking turns. */
   notice(notice: SessionNotice): void {
     const { style } = this.#look;
@@ -330,7 +338,11 @@ export class TerminalView implements SessionView, Disposable {
     else if (this.#duplex) state = style.peer(label);
     else if (this.#myTurn) state = style.ok(safe`your turn`);
     else state = style.warn(safe`waiting for ${label}`);
-    const waiting = queued > 0 ? style.dim(escapeControls(`, ${queued} queued`)) : safe``;
+    const counts = [
+      ...(queued > 0 ? [`${queued} queued`] : []),
+      ...(this.#unconfirmed > 0 ? [`${this.#unconfirmed} unconfirmed`] : []),
+    ];
+    const waiting = counts.length > 0 ? style.dim(escapeControls(`, ${counts.join(", ")}`)) : safe``;
     this.#terminal.setPrompt(safe`[${state}${waiting}] > `);
   }
 }

@@ -26,7 +26,7 @@
  */
 
 import { describeIoError, FileError, isIoError, OutputError } from "../io/errors.ts";
-import type { SessionNotice, SessionView } from "../session/view.ts";
+import type { SessionMode, SessionNotice, SessionView } from "../session/view.ts";
 import type { ByteClass } from "../wire/byte_class.ts";
 import { escapeControls, isPlainAscii, PLAIN_TEXT, safe, type SafeText } from "./render.ts";
 import type { StatusSink } from "./status_writer.ts";
@@ -160,7 +160,8 @@ export class Transcript {
     const status = new TranscriptStatus(ui.status, this);
     return {
       status,
-      view: (peerName: string) => new TranscriptView(ui.view(peerName), this, label ?? peerName),
+      view: (peerName: string, mode?: SessionMode) =>
+        new TranscriptView(ui.view(peerName, mode), this, label ?? peerName),
       idle: (text: string) => ui.idle(text),
     };
   }
@@ -317,6 +318,10 @@ class TranscriptView implements SessionView, Disposable {
     this.#inner.sent(lines);
     this.#transcript.lines(safe`you`, lines, false);
     this.#transcript.flush();
+  }
+
+  unconfirmed(count: number): void {
+    this.#inner.unconfirmed?.(count);
   }
 
   notice(notice: SessionNotice): void {

@@ -5,15 +5,19 @@
  * @module
  */
 
-import type { SessionView } from "../session/view.ts";
+import type { SessionMode, SessionView } from "../session/view.ts";
 import type { StatusSink } from "./status_writer.ts";
 
 /** The user interface of a program. */
 export interface Ui {
   /** Status lines: connected, left, errors. */
   readonly status: StatusSink;
-  /** Creates the view of one session with `peerName`; dispose of it when the session ends. */
-  view(peerName: string): SessionView & Disposable;
+  /**
+   * Creates the view of one session with `peerName`, in `mode` when the
+   * session's mode differs from the program's (a secure session agrees on
+   * the server's); dispose of it when the session ends.
+   */
+  view(peerName: string, mode?: SessionMode): SessionView & Disposable;
   /** Says what the program is doing while no session runs, such as waiting for a client. */
   idle(text: string): void;
 }

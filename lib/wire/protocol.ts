@@ -5,7 +5,8 @@
  *
  * A conversation is UTF-8 lines ending in `\n`. Before it, a server may send
  * one line that turns the client away (busy, denied, overloaded, rate, TLS,
- * plain); with a shared secret, three `parley-auth 1` lines come first. A
+ * plain). A secure session (a code or a shared secret) begins with four
+ * handshake lines and continues in encrypted records (lib/security/record.ts). A
  * client recognises a server's line by its first {@linkcode CHECKED_BYTES}
  * bytes, so every prefix here is shorter than that.
  *
@@ -43,21 +44,33 @@ export const TLS_SERVER_REPLY = "error: this parley server uses TLS: connect wit
 /** The line a plain server sends to a client that tries to start TLS. */
 export const PLAIN_SERVER_REPLY = "error: this parley server does not use TLS";
 
-/** First words of every line of the shared-secret exchange. */
-export const AUTH_PREFIX = "parley-auth 1";
-/** Third word of the server's first line: `parley-auth 1 challenge NONCE`. */
-export const AUTH_CHALLENGE = "challenge";
-/** Third word of the client's answer: `parley-auth 1 response NONCE PROOF`. */
-export const AUTH_RESPONSE = "response";
-/** Third word of the server's verdict when the proof holds: `parley-auth 1 ok PROOF`. */
-export const AUTH_OK = "ok";
-/** Third word of the server's verdict when it does not: `parley-auth 1 failed`. */
-export const AUTH_FAILED = "failed";
-/** What the client's proof is computed over, before both nonces (ends in a NUL byte). */
-export const AUTH_CLIENT_LABEL = "parley-auth 1 client proof\0";
-/** What the server's proof is computed over, before both nonces (ends in a NUL byte). */
-export const AUTH_SERVER_LABEL = "parley-auth 1 server proof\0";
-/** Length of each side's random nonce, in bytes, before base64. */
-export const AUTH_NONCE_BYTES = 32;
-/** Longest line of the exchange, in bytes: far above what a valid one needs. */
-export const MAX_AUTH_LINE_BYTES = 512;
+/**
+ * First words of the client's first line and the server's answer in the
+ * secure session's handshake (`--code`, `--secret-file`):
+ * `parley-pake 1 MODE SID SHARE` and `parley-pake 1 MODE SHARE TAG`.
+ */
+export const PAKE_PREFIX = "parley-pake 1";
+/** First word of the client's key confirmation: `parley-confirm TAG`. */
+export const CONFIRM_PREFIX = "parley-confirm";
+/** The server's line once the client's confirmation holds; records follow. */
+export const PAKE_OK = "parley-ok";
+/** The line either side sends, and then closes, when the other's confirmation fails. */
+export const CODE_MISMATCH_LINE = "error: the code did not match";
+/** How the line begins that a code server sends a client that does not use a code (then it closes). */
+export const NEEDS_CODE_PREFIX = "error: this parley server needs a code";
+/** The whole line a code server sends to a client without one, at its first line or after a silence. */
+export const NEEDS_CODE_LINE = `${NEEDS_CODE_PREFIX}: connect with the client's --code CODE (ask for the code)`;
+/** The line a server without a code sends to a client that starts the secure handshake. */
+export const NO_CODE_LINE = "error: this parley server uses no code: connect without --code";
+/** The channel identifier (CI) bound into CPace, and the protocol version. */
+export const PAKE_CHANNEL = "parley/1";
+/** The associated data of each side's CPace message, before its mode: `parley/1 client duplex`. */
+export const PAKE_CLIENT_AD = "parley/1 client ";
+/** As {@linkcode PAKE_CLIENT_AD}, for the server: `parley/1 server alternating`. */
+export const PAKE_SERVER_AD = "parley/1 server ";
+/** Length of the session id the client draws, in bytes, before base64url. */
+export const PAKE_SID_BYTES = 16;
+/** Longest line of the handshake, in bytes: far above what a valid one needs. */
+export const MAX_PAKE_LINE_BYTES = 512;
+/** How long a code server waits for a client's first line before it tells the client that a code is needed (ms). */
+export const CODE_SILENCE_MS = 3000;

@@ -64,8 +64,8 @@ Deno.test("a secret server drops a client that does not answer within --handshak
     ]);
     await using _server = server;
     using silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    // The client speaks first in the secure handshake; one that says nothing is dropped before the 3 s hint.
     const reader = new LineReader(silent, { maxLineBytes: 512 });
-    assert.match((await reader.readLine())!, /^parley-auth 1 challenge /);
     assert.equal(await reader.readLine(), null);
     await server.stderr.waitFor(/^127\.0\.0\.1:\d+ dropped: no handshake within 0\.5 s \(--handshake-timeout\)$/);
   } finally {

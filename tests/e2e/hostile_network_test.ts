@@ -9,7 +9,14 @@
  * that still gets a whole exchange through.
  */
 
-import { AUTH_PREFIX, OVERLOADED_PREFIX } from "../../lib/wire/protocol.ts";
+import {
+  OVERLOADED_PREFIX,
+  PAKE_CHANNEL,
+  PAKE_CLIENT_AD,
+  PAKE_PREFIX,
+  PAKE_SID_BYTES,
+} from "../../lib/wire/protocol.ts";
+import { cpaceInitiatorStart } from "../../lib/security/cpace.ts";
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { WIND_DOWN_MS } from "../../lib/cli/program.ts";
@@ -42,6 +49,26 @@ const skipTls = haveOpenssl() ? "" : " (skipped: openssl is not installed; .ci/r
 const certs: TestCertificates | undefined = skipTls ? undefined : makeCertificates();
 
 const SECRET = secretFile("hostile network secret");
+
+/**
+ * A client's first line of the secure handshake, well formed (a fresh
+ * session id and a valid share) but made with a password of its own: the
+ * server answers it, and the connection then stalls or goes.
+ */
+function pakeLine(): string {
+  const sid = crypto.getRandomValues(new Uint8Array(PAKE_SID_BYTES));
+  const run = cpaceInitiatorStart(
+    encoder.encode("a guess"),
+    encoder.encode(PAKE_CHANNEL),
+    sid,
+    encoder.encode(PAKE_CLIENT_AD + "alternating"),
+  );
+  const b64 = (bytes: Uint8Array) => bytes.toBase64({ alphabet: "base64url", omitPadding: true });
+  return `${PAKE_PREFIX} alternating ${b64(sid)} ${b64(run.message.share)}\n`;
+}
+
+/** How the server's answer to {@linkcode pakeLine} starts. */
+const PAKE_ANSWER = `${PAKE_PREFIX} alternating `;
 
 /** The options that make a server use TLS with the test certificate. */
 function tlsServerArgs(c: TestCertificates): string[] {
@@ -149,14 +176,15 @@ for (const tls of [false, true]) {
     await using _server = server;
     for (let i = 0; i < 3; i++) {
       if (tls) {
-        // Closing with the challenge unread resets the connection.
+        // Closing with the answer unread resets the connection.
         const conn = await tlsConnect(port, c);
+        await writeAll(conn, encoder.encode(pakeLine()));
         await conn.read(new Uint8Array(1));
         conn.close();
       } else {
-        const socket = await rudeConnect(port);
+        const socket = await rudeConnect(port, { send: pakeLine() });
         const received = collect(socket);
-        await waitFor(() => received.text.startsWith(AUTH_PREFIX), { what: "the challenge" });
+        await waitFor(() => received.text.startsWith(PAKE_ANSWER), { what: "the server's answer" });
         await resetSocket(socket);
       }
     }
@@ -221,14 +249,20 @@ Deno.test("an address that opens connection after connection gets them closed at
   const { server, port } = await startServer(["127.0.0.1", "0", "-k", "--secret-file", SECRET]);
   await using _server = server;
   // Forty at once from one address: twenty are taken (the burst), the rest closed without any work.
-  const sockets = await Promise.all(Array.from({ length: 40 }, () => rudeConnect(port, { from: "127.0.0.2" })));
+  const sockets = await Promise.all(
+    Array.from({ length: 40 }, () => rudeConnect(port, { from: "127.0.0.2", send: pakeLine() })),
+  );
   const received = sockets.map(collect);
   try {
     await server.stderr.waitFor(/^127\.0\.0\.2:\d+ closed at once: its address opens too many connections/);
-    // The burst got the challenge; the others nothing at all.
-    await waitFor(() => received.filter((r) => r.text !== "").length >= 20, { what: "the burst's challenges" });
-    const challenged = received.filter((r) => r.text.startsWith(AUTH_PREFIX)).length;
-    assert.ok(challenged >= 20 && challenged < 40, `${challenged} of 40 were challenged`);
+    // The burst (twenty) was taken: each got the server's answer, or, over its address's share of handshake
+    // places, the line saying it was dropped to make room; the others were closed with the rate line, no work done.
+    const answered = () => received.filter((r) => r.text.startsWith(PAKE_ANSWER));
+    const evicted = () => received.filter((r) => r.text.startsWith(OVERLOADED_PREFIX));
+    await waitFor(() => answered().length + evicted().length >= 20, { what: "the burst's answers" });
+    const shown = () => received.map((r) => JSON.stringify(r.text.slice(0, 40))).join(" ");
+    assert.ok(answered().length > 0 && answered().length + evicted().length < 40, shown());
+    assert.ok(received.every((r) => r.text.startsWith("busy: ") || r.text.startsWith(PAKE_ANSWER)), shown());
     await realExchange(server, port, ["--secret-file", SECRET]);
   } finally {
     await Promise.all(sockets.map(resetSocket));
@@ -271,29 +305,33 @@ tlsTest("stalled TLS handshakes from several addresses never keep a real client 
   assertCleanOutput(server);
 });
 
-Deno.test("challenges left unanswered from several addresses never keep a real client out", async () => {
-  const { server, port } = await startServer(["127.0.0.1", "0", "-k", "--secret-file", SECRET]);
-  await using _server = server;
-  await using crowd = new StallingCrowd(port, { sources: ATTACKERS, perSource: 16, maxOpened: 3000 });
-  await waitFor(() => crowd.opened >= 48, { what: "48 stalled connections" });
-  await server.stderr.waitFor(/dropped to make room/);
-  for (let i = 0; i < 3; i++) await realExchange(server, port, ["--secret-file", SECRET]);
-  assertCleanOutput(server);
-});
+for (const stall of ["before the first line", "after the server's answer"] as const) {
+  Deno.test(`secure handshakes stalled ${stall} from several addresses never keep a real client out`, async () => {
+    const { server, port } = await startServer(["127.0.0.1", "0", "-k", "--secret-file", SECRET]);
+    await using _server = server;
+    // Each stalls saying nothing, or after its first line (the server answers, and waits for the confirmation).
+    const send = stall === "before the first line" ? undefined : encoder.encode(pakeLine());
+    await using crowd = new StallingCrowd(port, { sources: ATTACKERS, perSource: 16, maxOpened: 3000, send });
+    await waitFor(() => crowd.opened >= 48, { what: "48 stalled connections" });
+    await server.stderr.waitFor(/dropped to make room/);
+    for (let i = 0; i < 3; i++) await realExchange(server, port, ["--secret-file", SECRET]);
+    assertCleanOutput(server);
+  });
+}
 
 Deno.test("a connection evicted from its handshake is told why, in a busy line", async () => {
   const { server, port } = await startServer(["127.0.0.1", "0", "--secret-file", SECRET]);
   await using _server = server;
-  const first = await rudeConnect(port, { from: "127.0.0.2" });
+  const first = await rudeConnect(port, { from: "127.0.0.2", send: pakeLine() });
   const told = collect(first);
-  await waitFor(() => told.text.startsWith(AUTH_PREFIX), { what: "the challenge" });
+  await waitFor(() => told.text.startsWith(PAKE_ANSWER), { what: "the server's answer" });
   // Eight more from the same address: the ninth is over its share, and the oldest makes room.
   const others: RudeSocket[] = [];
   for (let i = 0; i < 8; i++) others.push(await rudeConnect(port, { from: "127.0.0.2" }));
   try {
     await within(told.closed, WAIT_MS, "the eviction of the oldest handshake");
     const lines = told.text.split("\n");
-    assert.match(lines[0], new RegExp(`^${AUTH_PREFIX} challenge `));
+    assert.ok(lines[0].startsWith(PAKE_ANSWER), `first: ${JSON.stringify(lines[0])}`);
     assert.ok(lines[1].startsWith(OVERLOADED_PREFIX), `then: ${JSON.stringify(lines[1])}`);
     await server.stderr.waitFor(/^127\.0\.0\.2:\d+ dropped to make room: /);
   } finally {

@@ -12,11 +12,11 @@
  * conversation afterwards.
  */
 
-import { AUTH_PREFIX, BUSY_PREFIX, MAX_AUTH_LINE_BYTES, RATE_LINE } from "../../lib/wire/protocol.ts";
+import { BUSY_PREFIX, MAX_PAKE_LINE_BYTES, PAKE_PREFIX, RATE_LINE } from "../../lib/wire/protocol.ts";
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { authenticateClient, importSecret } from "../../lib/security/auth.ts";
-import { LineReader } from "../../lib/wire/line_reader.ts";
+import type { Channel } from "../../lib/io/types.ts";
+import { pakeServerSide, type SecureSession } from "../../lib/security/secure_handshake.ts";
 import { assertCleanExit, assertCleanOutput } from "../support/clean.ts";
 import { concatBytes, shownLines } from "../support/escaped.ts";
 import { spawnProgram, startServer, WAIT_MS } from "../support/process.ts";
@@ -33,10 +33,27 @@ const SECRET = "correct horse battery staple";
 const secretFile = `${dir}/secret`;
 Deno.writeTextFileSync(secretFile, `${SECRET}\n`);
 
-/** A challenge as a real server sends it: a fresh 32-byte nonce. */
-function validChallenge(): string {
-  const nonce = crypto.getRandomValues(new Uint8Array(32));
-  return `${AUTH_PREFIX} challenge ${btoa(String.fromCharCode(...nonce))}\n`;
+/** The raw peer as a channel, for the secure handshake's server side. */
+function channelOf(peer: RawSocket): Channel {
+  return {
+    read: (p) => peer.read(p),
+    write: (p) => peer.write(p),
+    close: () => peer.destroy(),
+    closeWrite: () => Promise.resolve(peer.end()),
+  };
+}
+
+/** Plays a real server's side of the secure handshake with the client's secret, on the raw peer. */
+async function passHandshake(peer: RawSocket): Promise<SecureSession> {
+  return await within(
+    pakeServerSide(channelOf(peer), peer, {
+      password: encoder.encode(SECRET),
+      mode: "alternating",
+      peerName: "the client",
+    }),
+    WAIT_MS,
+    "the secure handshake with the client",
+  );
 }
 
 /** Sends `bytes`, ignoring a failure: the program may have closed the connection already. */
@@ -54,31 +71,27 @@ function clientOf(listener: RawListener, secret: boolean, extra: string[] = []):
 // ---------------------------------------------------------------------------
 // 5. The client against hostile servers.
 
-Deno.test("a secret client whose server sends a 100,000-byte challenge: exit 1, a handshake line too long", async () => {
+Deno.test("a secret client whose server sends a 100,000-byte answer: exit 1, a handshake line too long", async () => {
   await using listener = await RawListener.listen();
   await using client = clientOf(listener, true);
   const peer = await listener.accept();
   // No line end: the client must give up once the line is over the limit, not wait for its end.
-  await sendQuietly(peer, encoder.encode(`${AUTH_PREFIX} challenge ${"A".repeat(100_000)}`));
+  await sendQuietly(peer, encoder.encode(`${PAKE_PREFIX} alternating ${"A".repeat(100_000)}`));
   await assertCleanExit(
     client,
     1,
-    `client: 127.0.0.1:${listener.port} sent a handshake line longer than ${MAX_AUTH_LINE_BYTES} bytes`,
+    `client: 127.0.0.1:${listener.port} sent a handshake line longer than ${MAX_PAKE_LINE_BYTES} bytes`,
   );
   assert.equal(client.stderr.lines.length, 1);
   assert.deepEqual(client.stdout.lines, []);
 });
 
-Deno.test("a secret client whose server sends a challenge that is not base64: exit 1 with one line", async () => {
+Deno.test("a secret client whose server sends an answer that is not base64: exit 1 with one line", async () => {
   await using listener = await RawListener.listen();
   await using client = clientOf(listener, true);
   const peer = await listener.accept();
-  await sendQuietly(peer, encoder.encode(`${AUTH_PREFIX} challenge !!not*base64\x1b]0;PWNED\x07==\n`));
-  await assertCleanExit(
-    client,
-    1,
-    `client: Authentication with 127.0.0.1:${listener.port} failed: the server sent a malformed challenge`,
-  );
+  await sendQuietly(peer, encoder.encode(`${PAKE_PREFIX} alternating !!not*base64\x1b]0;PWNED\x07== AAAA\n`));
+  await assertCleanExit(client, 1, `client: 127.0.0.1:${listener.port} sent a malformed handshake line`);
   assert.equal(client.stderr.lines.length, 1);
   assert.deepEqual(client.stdout.lines, []);
 });
@@ -89,12 +102,11 @@ for (
     (peer: RawSocket) => peer.reset(),
   ]] as const
 ) {
-  Deno.test(`a secret client whose server ${how} right after its challenge: exit 1 with one line`, async () => {
+  Deno.test(`a secret client whose server ${how} right after its first line: exit 1 with one line`, async () => {
     await using listener = await RawListener.listen();
     await using client = clientOf(listener, true);
     const peer = await listener.accept();
-    await sendQuietly(peer, encoder.encode(validChallenge()));
-    // Wait for the answer, so that the client is waiting for the verdict when the server goes.
+    // Wait for the client's first line, so that it is waiting for the answer when the server goes.
     await peer.waitForBytes(1);
     leave(peer);
     const target = `127.0.0.1:${listener.port}`;
@@ -102,8 +114,8 @@ for (
       client,
       1,
       how === "closes"
-        ? `client: Authentication with ${target} failed: the connection closed before the server's verdict`
-        : new RegExp(`^client: (Authentication|Handshake) with ${target.replaceAll(".", "\\.")} failed: `),
+        ? `client: ${target} closed the connection before answering the code`
+        : new RegExp(`^client: Handshake with ${target.replaceAll(".", "\\.")} failed: connection reset by peer$`),
     );
     assert.equal(client.stderr.lines.length, 1);
     assert.deepEqual(client.stdout.lines, []);
@@ -248,10 +260,13 @@ function assertShownPrefix(shown: readonly string[], sent: Uint8Array, where: st
   for (let i = 0; i < shown.length - 1; i++) assert.equal(shown[i], expected[i], `${where}: line ${i}`);
 }
 
-/** How the secret client meets its server: no secret, a raw peer that knows none, a peer that passes the handshake. */
-type SecretMode = "none" | "raw" | "handshake";
-
-const secretKey = await importSecret(encoder.encode(SECRET));
+/**
+ * How the secret client meets its server: no secret; a raw peer that knows
+ * none; a peer that passes the handshake and sends its random bytes as
+ * chat, in records; one that passes it and then sends them raw, as forged
+ * records.
+ */
+type SecretMode = "none" | "raw" | "handshake" | "forged";
 
 async function clientAgainstRandomServer(
   secret: SecretMode,
@@ -266,13 +281,11 @@ async function clientAgainstRandomServer(
   // Staying silent ends when the client's input does: then it must have no line left waiting for a turn.
   for (const line of leaving === "silent" ? input.slice(0, 1) : input) await client.write(`${line}\n`);
   const peer = await listener.accept();
-  if (secret === "handshake") {
-    const reader = new LineReader(peer, { maxLineBytes: MAX_AUTH_LINE_BYTES });
-    await within(authenticateClient(secretKey, reader, peer), WAIT_MS, "the client's answer to the challenge");
-  }
+  const session = secret === "handshake" || secret === "forged" ? await passHandshake(peer) : undefined;
   const delivered: Uint8Array[] = [];
   for (const bytes of sent.slice(0, stopAt)) {
-    if (!await sendQuietly(peer, bytes)) break;
+    const sending = secret === "handshake" ? session!.channel.write(bytes) : peer.write(bytes);
+    if (!await sending.then(() => true, () => false)) break;
     delivered.push(bytes);
   }
   if (leaving === "end") peer.end();
@@ -285,8 +298,10 @@ async function clientAgainstRandomServer(
   assert.ok(client.stderr.lines.length <= MAX_CLIENT_STATUS_LINES, context);
   if (status.code === 1) assert.match(client.stderr.lines.at(-1) ?? "", /^client: /, context);
   assertCleanOutput(client);
-  // Nothing from a peer that did not pass the handshake reaches stdout.
-  if (secret === "raw") assert.deepEqual(client.stdout.lines, [], context);
+  // Nothing from a peer that did not pass the handshake reaches stdout, nor bytes that are not its records.
+  if (secret === "raw" || secret === "forged") assert.deepEqual(client.stdout.lines, [], context);
+  // Bytes that are not records end a secure session as an error.
+  if (secret === "forged" && delivered.length > 0) assert.equal(status.code, 1, context);
   assertShownPrefix(client.stdout.lines, concatBytes(delivered), "client stdout");
 }
 
@@ -307,7 +322,7 @@ Deno.test("property: a plain client survives a server that sends random bytes an
 Deno.test("property: a secret client survives a server that sends random bytes, with or without a handshake", async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.constantFrom<SecretMode>("raw", "handshake"),
+      fc.constantFrom<SecretMode>("raw", "handshake", "forged"),
       chunks,
       sendCount,
       leavings,

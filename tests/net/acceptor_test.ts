@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {
-  AUTH_PREFIX,
   BUSY_PREFIX,
   CHECKED_BYTES,
   DENIED_PREFIX,
+  NEEDS_CODE_PREFIX,
   OVERLOADED_PREFIX,
   RATE_LINE,
   RATE_PREFIX,
@@ -217,7 +217,9 @@ Deno.test("acceptor: a connection over its address's rate gets one line and is c
 });
 
 Deno.test("every notice a client recognises fits in the start it looks at", () => {
-  for (const prefix of [BUSY_PREFIX, DENIED_PREFIX, OVERLOADED_PREFIX, RATE_PREFIX, TLS_SERVER_REPLY, AUTH_PREFIX]) {
+  for (
+    const prefix of [BUSY_PREFIX, DENIED_PREFIX, OVERLOADED_PREFIX, RATE_PREFIX, TLS_SERVER_REPLY, NEEDS_CODE_PREFIX]
+  ) {
     assert.ok(new TextEncoder().encode(prefix).length <= CHECKED_BYTES, prefix);
   }
 });

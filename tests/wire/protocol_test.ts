@@ -37,9 +37,13 @@ Deno.test("the doc check would notice a constant the doc does not name", () => {
 
 Deno.test("a client recognises every line that turns it away within its first CHECKED_BYTES bytes", () => {
   const prefixes = [protocol.BUSY_PREFIX, protocol.DENIED_PREFIX, protocol.OVERLOADED_PREFIX, protocol.RATE_PREFIX];
-  for (const prefix of [...prefixes, protocol.AUTH_PREFIX, protocol.TLS_SERVER_REPLY, protocol.PLAIN_SERVER_REPLY]) {
+  const others = [protocol.NEEDS_CODE_PREFIX, protocol.TLS_SERVER_REPLY, protocol.PLAIN_SERVER_REPLY];
+  for (const prefix of [...prefixes, ...others]) {
     assert.ok(new TextEncoder().encode(prefix).length < protocol.CHECKED_BYTES, prefix);
   }
+  // A server without a code recognises the secure handshake by its first words, within the same start.
+  assert.ok(new TextEncoder().encode(protocol.PAKE_PREFIX).length < protocol.CHECKED_BYTES);
+  assert.ok(protocol.NEEDS_CODE_LINE.startsWith(protocol.NEEDS_CODE_PREFIX));
   assert.ok(protocol.busyLine("[::]:4747").startsWith(protocol.BUSY_PREFIX));
   assert.ok(protocol.DENIED_LINE.startsWith(protocol.DENIED_PREFIX));
   assert.ok(protocol.OVERLOADED_LINE.startsWith(protocol.OVERLOADED_PREFIX));
