@@ -6,7 +6,7 @@
  * @module
  */
 
-import { SecureChannel } from "../security/secure_channel.ts";
+import type { SecureChannel } from "../security/secure_channel.ts";
 import type { ReadyConnection } from "../security/handshake.ts";
 import { runSession, type SessionMode, type SessionResult, type SessionView } from "../session.ts";
 import { ReceiptView } from "../session/receipts.ts";
@@ -43,9 +43,10 @@ export async function holdChat(
   using view = context.ui.view(role.label, mode);
   let shown: SessionView = view;
   let receipts: ReceiptView | undefined;
-  if (ready.conn instanceof SecureChannel) {
+  if (ready.secure !== undefined) {
+    // A secure session's connection is its records channel, which reports what the peer confirmed.
     const confirming = receipts = new ReceiptView(view);
-    ready.conn.onConfirmed((bytes) => confirming.confirmed(bytes));
+    (ready.conn as SecureChannel).onConfirmed((bytes) => confirming.confirmed(bytes));
     shown = confirming;
   }
   const result: SessionResult = await runSession(ready.conn, context.input, shown, {

@@ -36,7 +36,8 @@ import {
   TLS_SERVER_REPLY,
 } from "../wire/protocol.ts";
 import { CheckedSource } from "../wire/source_adapters.ts";
-import { AuthError, type Mode, NotSecureError, pakeClientSide, pakeServerSide } from "./secure_handshake.ts";
+import { AuthError, NotSecureError } from "./auth_errors.ts";
+import type { Mode } from "./secure_handshake.ts";
 import type { FailureThrottle } from "./failure_throttle.ts";
 import { SECRET_ENV, secretEnvReadable } from "./secret.ts";
 import { describeTlsError, looksLikeTls, TlsError, type TlsSide } from "./tls.ts";
@@ -147,6 +148,8 @@ export async function readyServerSide(
     throttle?.failed(peerHost);
     options.answered?.();
   };
+  // Loaded only for a secure session: its cryptography costs a plain one's start-up nothing.
+  const { pakeServerSide } = await import("./secure_handshake.ts");
   const session = await pakeServerSide(channel, source, {
     password,
     mode: options.mode,
@@ -210,6 +213,7 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
     }, looksLikeTls);
     // The server's port is part of its name: it is how it is reached.
     if (options.password === undefined) return { conn, source, peerName, peerHost: peerName };
+    const { pakeClientSide } = await import("./secure_handshake.ts");
     const session = await pakeClientSide(
       conn,
       source,

@@ -19,7 +19,8 @@
  */
 
 import { writeAll } from "../io/buffered_writer.ts";
-import { ConnectionLostError, ParleyError, ProtocolError, WrongProtocolError } from "../io/errors.ts";
+import { ConnectionLostError, type ParleyError, ProtocolError } from "../io/errors.ts";
+import { AuthError, NotSecureError } from "./auth_errors.ts";
 import { deadline } from "../io/time.ts";
 import type { Channel, Reader } from "../io/types.ts";
 import { LineReader, LineTooLongError } from "../wire/line_reader.ts";
@@ -45,11 +46,7 @@ import { CONFIRMATION_TAG_BYTES, confirmationTag, deriveSessionKeys, verifyConfi
 /** How the two sides take turns, as the handshake names it. */
 export type Mode = "alternating" | "duplex";
 
-/** A failed proof of the shared secret: a wrong code, or a wrong secret. */
-export class AuthError extends ParleyError {}
-
-/** The other side does not speak the secure handshake at all (a plain peer). */
-export class NotSecureError extends WrongProtocolError {}
+export { AuthError, NotSecureError };
 
 /** A secure session, ready. */
 export interface SecureSession {
