@@ -207,15 +207,28 @@ function checkKeys(keys: DirectionKeys): Uint8Array<ArrayBuffer> {
   return new Uint8Array(keys.iv);
 }
 
-/** Seals `plain` with ChaCha20-Poly1305 into `out` from `at`: the ciphertext, then the 16-byte tag. */
-function seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array, out: Uint8Array, at: number) {
+/**
+ * Seals the plaintext `type ‖ body` with ChaCha20-Poly1305 into `out` from
+ * `at`: the ciphertext, then the 16-byte tag. A stream cipher takes the two
+ * parts one after the other, so the body is not copied first.
+ */
+function seal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  type: Uint8Array,
+  body: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
   const cipher = createCipheriv(AEAD, key, nonce, { authTagLength: RECORD_TAG_BYTES });
-  cipher.setAAD(aad, { plaintextLength: plain.length });
-  const sealed = cipher.update(plain);
-  out.set(sealed, at);
-  const tail = cipher.final();
-  out.set(tail, at + sealed.length);
-  out.set(cipher.getAuthTag(), at + sealed.length + tail.length);
+  cipher.setAAD(aad, { plaintextLength: type.length + body.length });
+  let end = at;
+  for (const part of [cipher.update(type), cipher.update(body), cipher.final()]) {
+    out.set(part, end);
+    end += part.length;
+  }
+  out.set(cipher.getAuthTag(), end);
 }
 
 /** Opens `sealed` (ciphertext and tag) with ChaCha20-Poly1305; `undefined` when it does not authenticate. */
@@ -234,6 +247,18 @@ function open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8
   } catch {
     return undefined;
   }
+}
+
+/** The body of an ACK naming record `seq`, or the error for a number out of range. */
+function ackBody(seq: number): Uint8Array | RangeError {
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq >= MAX_RECORDS) {
+    return new RangeError(`an ACK names a record number from 0 to 2^48 - 1, not ${seq}`);
+  }
+  const body = new Uint8Array(ACK_BODY_BYTES);
+  const view = new DataView(body.buffer);
+  view.setUint32(0, high32(seq));
+  view.setUint32(4, seq >>> 0);
+  return body;
 }
 
 /** Makes nonces: iv XOR (4 zero bytes || u64 BE seq), in one reused buffer. */
@@ -278,7 +303,7 @@ export class RecordWriter {
   #next = 0;
   #stage: Stage = "open";
   /** Scratch for the plaintext and the additional data: Web Crypto copies both when called. */
-  #plain = new Uint8Array(1 + MAX_RECORD_BODY);
+  #type = new Uint8Array(1);
   #aad = new Uint8Array(RECORD_HEADER_BYTES);
   #aadView = new DataView(this.#aad.buffer);
   /** Header + ciphertext of the record being written; one write at a time. */
@@ -316,22 +341,45 @@ export class RecordWriter {
    * @throws {RecordError} when 2^48 records were sent already.
    */
   send(type: RecordType, body: Uint8Array): Promise<number> {
-    const refusal = this.#refusal(type, body);
-    if (refusal !== undefined) return Promise.reject(refusal);
-    const seq = this.#next++;
-    this.#stage = stageAfter(type, this.#stage);
-    const plainLength = 1 + body.length;
-    const length = plainLength + RECORD_TAG_BYTES;
-    this.#plain[0] = type;
-    this.#plain.set(body, 1);
-    this.#aadView.setUint32(0, length);
-    // Sealed now, into a buffer of its own: it waits there until the records before it are written.
-    const record = new Uint8Array(RECORD_HEADER_BYTES + length);
-    new DataView(record.buffer).setUint32(0, length);
-    seal(this.#key, this.#nonces.of(seq), this.#aad, this.#plain.subarray(0, plainLength), record, RECORD_HEADER_BYTES);
+    return this.#send([[type, body]]);
+  }
+
+  /**
+   * Sends an ACK for the peer's DATA record number `ack`, then a DATA record
+   * of `lines`, in one write: an acknowledgement rides with the answer.
+   * Resolves to the DATA record's sequence number.
+   */
+  sendAckAndData(ack: number, lines: Uint8Array): Promise<number> {
+    const body = ackBody(ack);
+    if (body instanceof Error) return Promise.reject(body);
+    return this.#send([[RecordType.Ack, body], [RecordType.Data, lines]]);
+  }
+
+  /** Seals `records` now, into one buffer of their own, and writes it once those before are written. */
+  #send(records: [RecordType, Uint8Array][]): Promise<number> {
+    let total = 0;
+    for (const [type, body] of records) {
+      const refusal = this.#refusal(type, body);
+      if (refusal !== undefined) return Promise.reject(refusal);
+      total += RECORD_HEADER_BYTES + 1 + body.length + RECORD_TAG_BYTES;
+    }
+    const out = new Uint8Array(total);
+    const view = new DataView(out.buffer);
+    let at = 0;
+    let seq = 0;
+    for (const [type, body] of records) {
+      seq = this.#next++;
+      this.#stage = stageAfter(type, this.#stage);
+      const length = 1 + body.length + RECORD_TAG_BYTES;
+      this.#type[0] = type;
+      this.#aadView.setUint32(0, length);
+      view.setUint32(at, length);
+      seal(this.#key, this.#nonces.of(seq), this.#aad, this.#type, body, out, at + RECORD_HEADER_BYTES);
+      at += RECORD_HEADER_BYTES + length;
+    }
     const written = this.#tail.then(async () => {
       if (this.#failure !== undefined) throw this.#failure.error;
-      await writeAll(this.#sink, record);
+      await writeAll(this.#sink, out);
       return seq;
     });
     this.#tail = written.then(() => {}, (error: unknown) => {
@@ -351,14 +399,8 @@ export class RecordWriter {
 
   /** Sends an ACK record for the peer's DATA record number `seq`; resolves to the ACK's own number. */
   sendAck(seq: number): Promise<number> {
-    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= MAX_RECORDS) {
-      return Promise.reject(new RangeError(`an ACK names a record number from 0 to 2^48 - 1, not ${seq}`));
-    }
-    const body = new Uint8Array(ACK_BODY_BYTES);
-    const view = new DataView(body.buffer);
-    view.setUint32(0, high32(seq));
-    view.setUint32(4, seq >>> 0);
-    return this.send(RecordType.Ack, body);
+    const body = ackBody(seq);
+    return body instanceof Error ? Promise.reject(body) : this.send(RecordType.Ack, body);
   }
 
   /** Sends an END record: no DATA follows. Resolves to its sequence number. */

@@ -19,7 +19,7 @@
  */
 
 import { ConnectionLostError, describeIoError, isIoError } from "../io/errors.ts";
-import { deadline } from "../io/time.ts";
+import { type Deadline, deadline } from "../io/time.ts";
 import type { Channel, EndTelling, Reader } from "../io/types.ts";
 import { MAX_RECORD_BODY, type ParleyRecord, RecordError, RecordReader, RecordType, RecordWriter } from "./record.ts";
 import type { DirectionKeys } from "./session_keys.ts";
@@ -30,6 +30,13 @@ import type { DirectionKeys } from "./session_keys.ts";
  * beside the memory bound.
  */
 export const WRITE_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Longest wait before what the session read is acknowledged alone: an
+ * answer written sooner carries the acknowledgement (a round trip then
+ * costs no extra record), and a person sees a line confirmed this soon.
+ */
+export const ACK_DELAY_MS = 20;
 
 /** One DATA record of ours whose arrival the peer has not confirmed yet. */
 interface Pending {
@@ -50,6 +57,9 @@ export class SecureChannel implements EndTelling {
   /** The latest DATA record received, and the latest acknowledged; -1 for none. */
   #lastData = -1;
   #acked = -1;
+  /** The latest DATA record to acknowledge, by a timer or with our next DATA; its timer. */
+  #ackDue = -1;
+  #ackTimer: Deadline | undefined;
   #peerEnd: "left" | "finished" | undefined;
   #ended = false;
   #pending: Pending[] = [];
@@ -129,7 +139,7 @@ export class SecureChannel implements EndTelling {
       }
       if (record === null) {
         this.#ended = true;
-        await this.#acknowledge();
+        await this.#acknowledge(true);
         if (this.#peerEnd === "left") this.#gone.resolve(undefined);
         // A peer that only finished sending still reads ours, and acknowledges it: keep reading its records.
         else this.#drain();
@@ -143,13 +153,18 @@ export class SecureChannel implements EndTelling {
     let n = this.#take(p, 0);
     // More records already here (a bulk transfer): hand them over in the same read, never waiting for the network.
     // Only DATA is taken so; anything else waits for the next read.
+    // One record at a time, and only those already read in full: never a wait for the network here.
     while (n < p.length && this.#body.length === 0 && this.#reader.opening > 0) {
       // What ends the stream (or fails it) is kept for the next read: these bytes come first.
-      const next = this.#stash = await this.#next().then((record) => ({ record }), (error) => ({ error }));
-      if (!("record" in next) || next.record === null) break;
-      this.#stash = undefined;
-      this.#body = next.record.body;
-      this.#toAck = this.#lastData = next.record.seq;
+      const next = await this.#one().then((record) => ({ record }), (error: unknown) => ({ error }));
+      if ("record" in next && next.record === "ack") continue;
+      if (!("record" in next) || next.record === null) {
+        this.#stash = next as { record: null } | { error: unknown };
+        break;
+      }
+      const record = next.record as ParleyRecord;
+      this.#body = record.body;
+      this.#toAck = this.#lastData = record.seq;
       n = this.#take(p, n);
     }
     return n;
@@ -176,8 +191,9 @@ export class SecureChannel implements EndTelling {
     if (p.length === 0) return 0;
     for (let start = 0; start < p.length; start += MAX_RECORD_BODY) {
       const body = p.subarray(start, start + MAX_RECORD_BODY);
-      this.#pending.push({ seq: this.#writer.sent, bytes: body.length });
-      const sent = this.#writer.sendData(body);
+      const ack = this.#takeAckDue();
+      this.#pending.push({ seq: this.#writer.sent + (ack === undefined ? 0 : 1), bytes: body.length });
+      const sent = ack === undefined ? this.#writer.sendData(body) : this.#writer.sendAckAndData(ack, body);
       const size = body.length;
       this.#writing += size;
       this.#inFlight.push(sent.then(() => {
@@ -210,7 +226,7 @@ export class SecureChannel implements EndTelling {
   async leave(): Promise<void> {
     if (this.#lastData > this.#acked) {
       this.#toAck = this.#lastData;
-      await this.#acknowledge();
+      await this.#acknowledge(true);
     }
     if (this.#writeEnded) {
       // After END the goodbye still tells the peer we left, not only finished.
@@ -269,36 +285,47 @@ export class SecureChannel implements EndTelling {
   /** The next record that matters to the session; ACKs are taken in passing. */
   async #next(): Promise<ParleyRecord | null> {
     for (;;) {
-      let record: ParleyRecord | null;
-      try {
-        record = await this.#reader.next();
-      } catch (error) {
-        if (!isIoError(error)) throw error;
-        throw new ConnectionLostError(`Connection with ${this.#peerName} lost: ${describeIoError(error)}`, {
-          cause: error,
-        });
-      }
-      if (record === null) {
-        if (this.#peerEnd === undefined) throw this.#cut();
+      const record = await this.#one();
+      if (record === "ack") continue;
+      return record;
+    }
+  }
+
+  /**
+   * The next record, with what it means taken in: an ACK is applied (and
+   * returned as `"ack"`); END and LEAVE set how the peer's direction ended
+   * (and return `null`, as the stream's end does); DATA is returned.
+   */
+  async #one(): Promise<ParleyRecord | "ack" | null> {
+    let record: ParleyRecord | null;
+    try {
+      record = await this.#reader.next();
+    } catch (error) {
+      if (!isIoError(error)) throw error;
+      throw new ConnectionLostError(`Connection with ${this.#peerName} lost: ${describeIoError(error)}`, {
+        cause: error,
+      });
+    }
+    if (record === null) {
+      if (this.#peerEnd === undefined) throw this.#cut();
+      return null;
+    }
+    switch (record.type) {
+      case RecordType.Ack:
+        if (record.acked >= this.#writer.sent) {
+          throw new RecordError(`${this.#peerName} acknowledged record ${record.acked}, which was never sent`);
+        }
+        this.#confirm(record.acked);
+        return "ack";
+      case RecordType.End:
+        this.#peerEnd ??= "finished";
+        // A peer that only finished sending still reads: its end is ours to report now.
         return null;
-      }
-      switch (record.type) {
-        case RecordType.Ack:
-          if (record.acked >= this.#writer.sent) {
-            throw new RecordError(`${this.#peerName} acknowledged record ${record.acked}, which was never sent`);
-          }
-          this.#confirm(record.acked);
-          continue;
-        case RecordType.End:
-          this.#peerEnd ??= "finished";
-          // A peer that only finished sending still reads: its end is ours to report now.
-          return null;
-        case RecordType.Leave:
-          this.#peerEnd = "left";
-          return null;
-        default:
-          return record;
-      }
+      case RecordType.Leave:
+        this.#peerEnd = "left";
+        return null;
+      default:
+        return record;
     }
   }
 
@@ -326,12 +353,40 @@ export class SecureChannel implements EndTelling {
   }
 
   /** Acknowledges what the session has read, if anything; a failure here shows at the next write. */
-  async #acknowledge(): Promise<void> {
-    if (this.#toAck < 0) return;
-    const seq = this.#toAck;
-    this.#toAck = -1;
+  /**
+   * Acknowledges what the session has read: at once when `now` (the stream
+   * ends, or we leave), else within {@linkcode ACK_DELAY_MS}, so that an
+   * answer written meanwhile carries the ACK in the same write.
+   */
+  async #acknowledge(now = false): Promise<void> {
+    if (this.#toAck >= 0) {
+      this.#ackDue = Math.max(this.#ackDue, this.#toAck);
+      this.#toAck = -1;
+    }
+    if (this.#ackDue <= this.#acked) return;
+    if (now) return await this.#sendAck();
+    this.#ackTimer ??= deadline(ACK_DELAY_MS, () => {
+      this.#ackTimer = undefined;
+      void this.#sendAck();
+    });
+  }
+
+  /** Sends the ACK that is due, alone. */
+  async #sendAck(): Promise<void> {
+    this.#ackTimer?.cancel();
+    this.#ackTimer = undefined;
+    const seq = this.#ackDue;
     if (seq <= this.#acked) return;
     this.#acked = seq;
     await this.#writer.sendAck(seq).catch(() => {});
+  }
+
+  /** The ACK due to ride with the next DATA record, if any (and it is no longer due alone). */
+  #takeAckDue(): number | undefined {
+    if (this.#ackDue <= this.#acked) return undefined;
+    this.#ackTimer?.cancel();
+    this.#ackTimer = undefined;
+    this.#acked = this.#ackDue;
+    return this.#ackDue;
   }
 }
