@@ -315,7 +315,7 @@ class Session {
           this.#unconfirmedLines += run.lines;
           this.#inFlight -= run.lines;
         } else {
-          this.#view.sent(run.bytes);
+          this.#view.sent(run.bytes, run.lines);
         }
         // Written (or copied into the writer) and shown: the queue may reuse the memory.
         this.#input.release();

@@ -62,7 +62,11 @@ export async function holdChat(
   const end = `${describeSessionEnd(result, role.peerName)}${explain(result)}`;
   // Lines that may be lost make it a failure, said as failures are: with the program's name.
   context.ui.status.line(
-    unconfirmed > 0 ? `${context.name}: ${end}; ${plural(unconfirmed, "line")} not confirmed` : end,
+    unconfirmed > 0
+      ? `${context.name}: ${end}; ${receipts?.exact === false ? "up to " : ""}${
+        plural(unconfirmed, "line")
+      } not confirmed`
+      : end,
   );
   return { result, unconfirmed };
 }

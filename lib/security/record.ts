@@ -86,6 +86,9 @@ export const MAX_RECORDS_OPENING = 16;
  */
 export const RECORD_READ_BYTES = 1024 * 1024;
 
+/** Room a read needs behind what the reader holds: one largest record and its header. */
+const MIN_READ_ROOM = RECORD_HEADER_BYTES + MAX_RECORD_CIPHERTEXT;
+
 /** Bytes of an ACK record's body: the u64 big-endian number acknowledged. */
 export const ACK_BODY_BYTES = 8;
 
@@ -353,6 +356,25 @@ export class RecordWriter {
     const body = ackBody(ack);
     if (body instanceof Error) return Promise.reject(body);
     return this.#send([[RecordType.Ack, body], [RecordType.Data, lines]]);
+  }
+
+  /**
+   * Sends DATA records of `lines` cut at {@linkcode MAX_RECORD_BODY}, after
+   * an ACK for the peer's record `ack` if given, all in one write. Resolves
+   * to the last record's sequence number; the first DATA record's is
+   * {@linkcode RecordWriter.sent} before the call, plus one with an ACK.
+   */
+  sendLines(lines: Uint8Array, ack?: number): Promise<number> {
+    const records: [RecordType, Uint8Array][] = [];
+    if (ack !== undefined) {
+      const body = ackBody(ack);
+      if (body instanceof Error) return Promise.reject(body);
+      records.push([RecordType.Ack, body]);
+    }
+    for (let start = 0; start < lines.length; start += MAX_RECORD_BODY) {
+      records.push([RecordType.Data, lines.subarray(start, start + MAX_RECORD_BODY)]);
+    }
+    return this.#send(records);
   }
 
   /** Seals `records` now, into one buffer of their own, and writes it once those before are written. */
@@ -654,14 +676,18 @@ export class RecordReader {
     this.#startRead();
   }
 
-  /** Starts a read into the rest of the buffer, after moving an incomplete record to the front. */
+  /**
+   * Starts a read into the rest of the buffer. What is held moves to the
+   * front only when the room behind it is less than a largest record: moving
+   * it before every read copied most of the buffer each time.
+   */
   #startRead(): void {
-    if (this.#start > 0) {
+    if (this.#start > 0 && (this.#start === this.#end || this.#buf.length - this.#end < MIN_READ_ROOM)) {
       this.#buf.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
     }
-    // Not full here: what is held is less than one record and its header, or a read ahead found room.
+    if (this.#end === this.#buf.length) return;
     this.#reading = this.#source.read(this.#buf.subarray(this.#end)).then((n) => {
       if (n === null) this.#eof = true;
       else this.#end += n;

@@ -179,8 +179,8 @@ export class SecureChannel implements EndTelling {
   }
 
   /**
-   * Sends `p` in DATA records of at most 64 KiB, sealed in parallel and
-   * written in order. It returns once `p` is copied and no more than
+   * Sends `p` in DATA records of at most 64 KiB, sealed at once and
+   * written in one write, in order. It returns once `p` is copied and no more than
    * {@linkcode WRITE_WINDOW_BYTES} wait to be sealed and written, so that
    * sealing overlaps with what comes next; a write that fails is reported
    * by the next call (or by `closeWrite`, `leave`). What reached the peer is
@@ -189,20 +189,22 @@ export class SecureChannel implements EndTelling {
   async write(p: Uint8Array): Promise<number> {
     if (this.#writeFailure !== undefined) throw this.#writeFailure.error;
     if (p.length === 0) return 0;
+    // Every record of `p` sealed into one buffer and written at once: one write, not one per record.
+    const ack = this.#takeAckDue();
+    let seq = this.#writer.sent + (ack === undefined ? 0 : 1);
     for (let start = 0; start < p.length; start += MAX_RECORD_BODY) {
-      const body = p.subarray(start, start + MAX_RECORD_BODY);
-      const ack = this.#takeAckDue();
-      this.#pending.push({ seq: this.#writer.sent + (ack === undefined ? 0 : 1), bytes: body.length });
-      const sent = ack === undefined ? this.#writer.sendData(body) : this.#writer.sendAckAndData(ack, body);
-      const size = body.length;
-      this.#writing += size;
-      this.#inFlight.push(sent.then(() => {
+      this.#pending.push({ seq: seq++, bytes: Math.min(MAX_RECORD_BODY, p.length - start) });
+    }
+    const size = p.length;
+    this.#writing += size;
+    this.#inFlight.push(
+      this.#writer.sendLines(p, ack).then(() => {
         this.#writing -= size;
       }, (error) => {
         this.#writing -= size;
         this.#writeFailure ??= { error };
-      }));
-    }
+      }),
+    );
     this.#unconfirmed += p.length;
     while (this.#writing > WRITE_WINDOW_BYTES && this.#inFlight.length > 0) await this.#inFlight.shift();
     if (this.#inFlight.length > 64) this.#inFlight = this.#inFlight.slice(-64);

@@ -12,18 +12,28 @@ import type { SessionNotice, SessionView } from "./view.ts";
 
 const NEWLINE = 0x0a;
 
+/** How many line ends `bytes` holds. */
+function countLines(bytes: Uint8Array): number {
+  let lines = 0;
+  for (let at = bytes.indexOf(NEWLINE); at !== -1; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
+  return lines;
+}
+
 /** A view that shows our lines once the peer confirms them; see the module doc. */
 export class ReceiptView implements SessionView {
   #inner: SessionView;
+  /** Keep our lines' text to show them once confirmed; else only their sizes and counts. */
+  #text: boolean;
   /** Our runs of whole lines written and not yet shown, in order; the first may have a confirmed start. */
-  #runs: Uint8Array[] = [];
+  #runs: { bytes?: Uint8Array; length: number; lines: number }[] = [];
   #head = 0;
-  /** Bytes of the first run the peer confirmed but that end inside a line: not shown yet. */
+  /** Bytes of the first run the peer confirmed but that end inside a line (with the text), or not shown yet. */
   #confirmedInHead = 0;
 
   /** Shows through `inner`; call {@linkcode ReceiptView.confirmed} as the peer confirms bytes. */
   constructor(inner: SessionView) {
     this.#inner = inner;
+    this.#text = inner.showsSent !== false;
   }
 
   /** What the view lets pass as it is. */
@@ -31,14 +41,20 @@ export class ReceiptView implements SessionView {
     return this.#inner.passThrough;
   }
 
-  /** Lines of ours not confirmed yet (counted when asked: at the end, or for a prompt). */
+  /**
+   * Lines of ours not wholly confirmed yet (counted when asked: at the end,
+   * or for a prompt). Without the text, a run confirmed in part counts whole:
+   * then this is at most so many ({@linkcode ReceiptView.exact} says which).
+   */
   get waiting(): number {
     let lines = 0;
-    for (let i = this.#head; i < this.#runs.length; i++) {
-      const run = this.#runs[i];
-      for (let at = run.indexOf(NEWLINE); at !== -1; at = run.indexOf(NEWLINE, at + 1)) lines++;
-    }
+    for (let i = this.#head; i < this.#runs.length; i++) lines += this.#runs[i].lines;
     return lines;
+  }
+
+  /** False when {@linkcode ReceiptView.waiting} may count lines confirmed in part of a run. */
+  get exact(): boolean {
+    return this.#text || this.#confirmedInHead === 0;
   }
 
   /**
@@ -53,16 +69,19 @@ export class ReceiptView implements SessionView {
       this.#confirmedInHead += take;
       left -= take;
       if (this.#confirmedInHead === run.length) {
-        this.#inner.sent(run);
+        if (run.bytes !== undefined) this.#inner.sent(run.bytes, run.lines);
         this.#head++;
         this.#confirmedInHead = 0;
         continue;
       }
+      if (run.bytes === undefined) continue;
       // Confirmed up to inside a line: show the whole lines, keep the rest.
-      const end = run.lastIndexOf(NEWLINE, this.#confirmedInHead - 1) + 1;
+      const end = run.bytes.lastIndexOf(NEWLINE, this.#confirmedInHead - 1) + 1;
       if (end > 0) {
-        this.#inner.sent(run.subarray(0, end));
-        this.#runs[this.#head] = run.subarray(end);
+        const shown = run.bytes.subarray(0, end);
+        const lines = countLines(shown);
+        this.#inner.sent(shown, lines);
+        this.#runs[this.#head] = { bytes: run.bytes.subarray(end), length: run.length - end, lines: run.lines - lines };
         this.#confirmedInHead -= end;
       }
     }
@@ -73,10 +92,14 @@ export class ReceiptView implements SessionView {
     this.#countForPrompt();
   }
 
-  /** Holds a run of our lines until the peer confirms them (a copy: the caller may reuse `lines`). */
-  sent(lines: Uint8Array): void {
+  /** Holds a run of our lines until the peer confirms them (the text copied, when it is to be shown). */
+  sent(lines: Uint8Array, count?: number): void {
     if (lines.length === 0) return;
-    this.#runs.push(lines.slice());
+    this.#runs.push({
+      bytes: this.#text ? lines.slice() : undefined,
+      length: lines.length,
+      lines: count ?? countLines(lines),
+    });
     this.#countForPrompt();
   }
 

@@ -33,8 +33,16 @@ export interface SessionView {
   flush(): Promise<void>;
   /** Tells whose turn it is now. */
   turn(mine: boolean): void;
-  /** Reports that lines of ours (each with its `\n`) went out. */
-  sent(lines: Uint8Array): void;
+  /**
+   * Reports that lines of ours (each with its `\n`) went out; `count`, when
+   * given, is how many. The bytes are only valid during the call.
+   */
+  sent(lines: Uint8Array, count?: number): void;
+  /**
+   * False when the view does nothing with our lines as they go out (a
+   * script's plain output): then they need not be kept for it.
+   */
+  readonly showsSent?: boolean;
   /** Reports a change in the conversation. */
   notice(notice: SessionNotice): void;
   /**

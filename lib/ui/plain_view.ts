@@ -138,6 +138,11 @@ export class PlainView implements SessionView, Disposable {
   }
 
   /** The terminal already echoed what was typed, and the Enter that ended it. */
+  /** Only a person at a terminal sees our lines go out (as a new prompt). */
+  get showsSent(): boolean {
+    return this.#options.interactive;
+  }
+
   sent(_lines: Uint8Array): void {
     if (this.#options.interactive) this.#status.lineEnded();
   }
