@@ -27,7 +27,8 @@
  *   delivered — acknowledgements are by record number, so a later version can
  *   resume by replaying unacknowledged records), 3 END (empty body: this side
  *   finished sending; no DATA after it), 4 LEAVE (empty body: this side is
- *   leaving; nothing may follow it). Any other type, a wrong body size, DATA
+ *   leaving; nothing may follow it), 5 DATA+ACK (an ACK's 8 bytes, then
+ *   DATA's bytes: an answer that carries the acknowledgement). Any other type, a wrong body size, DATA
  *   after END, anything after LEAVE → error.
  * - At most {@linkcode MAX_RECORDS} = 2^48 records are sent in one
  *   direction; so an ACK names a number below 2^48, and a second END in one
@@ -102,12 +103,14 @@ export const RecordType = {
   End: 3,
   /** This side is leaving: nothing after it. */
   Leave: 4,
+  /** An ACK and DATA in one record: 8 bytes as in an ACK, then DATA's bytes; as DATA, not after END. */
+  DataAck: 5,
 } as const;
 
 /** One of the values of {@linkcode RecordType}. */
 export type RecordType = typeof RecordType[keyof typeof RecordType];
 
-const TYPE_NAMES: Readonly<Record<RecordType, string>> = { 1: "DATA", 2: "ACK", 3: "END", 4: "LEAVE" };
+const TYPE_NAMES: Readonly<Record<RecordType, string>> = { 1: "DATA", 2: "ACK", 3: "END", 4: "LEAVE", 5: "DATA+ACK" };
 
 /** The keys of one direction, as the handshake hands them over. */
 export interface DirectionKeys {
@@ -160,7 +163,19 @@ export interface LeaveRecord {
 }
 
 /** A record received and authenticated: `{ type, seq, body }`, by type. */
-export type ParleyRecord = DataRecord | AckRecord | EndRecord | LeaveRecord;
+export type ParleyRecord = DataRecord | AckRecord | EndRecord | LeaveRecord | DataAckRecord;
+
+/** A DATA+ACK record: DATA's bytes, and the acknowledgement that rode with them. */
+export interface DataAckRecord {
+  /** {@linkcode RecordType.DataAck}. */
+  type: typeof RecordType.DataAck;
+  /** The record's sequence number in its direction. */
+  seq: number;
+  /** The bytes of the line stream (after the 8 bytes of the ACK); the caller's to keep. */
+  body: Uint8Array;
+  /** The sequence number of the latest DATA record of ours the peer delivered. */
+  acked: number;
+}
 
 /**
  * The record layer was broken: a record did not authenticate, the
@@ -186,7 +201,7 @@ type Stage = "open" | "ended" | "left";
 /** What a record of `type` in `stage` breaks, or `undefined` when it is allowed. */
 function ruleBroken(type: RecordType, stage: Stage): string | undefined {
   if (stage === "left") return `a ${TYPE_NAMES[type]} record came after LEAVE`;
-  if (stage === "ended" && (type === RecordType.Data || type === RecordType.End)) {
+  if (stage === "ended" && (type === RecordType.Data || type === RecordType.DataAck || type === RecordType.End)) {
     return `a ${TYPE_NAMES[type]} record came after END`;
   }
   return undefined;
@@ -227,11 +242,28 @@ function seal(
   const cipher = createCipheriv(AEAD, key, nonce, { authTagLength: RECORD_TAG_BYTES });
   cipher.setAAD(aad, { plaintextLength: type.length + body.length });
   let end = at;
-  for (const part of [cipher.update(type), cipher.update(body), cipher.final()]) {
+  // A short record is put together first (one call into the cipher); a long one is not copied.
+  const parts = body.length <= SMALL_BODY
+    ? [cipher.update(joinSmall(type, body))]
+    : [cipher.update(type), cipher.update(body)];
+  parts.push(cipher.final());
+  for (const part of parts) {
     out.set(part, end);
     end += part.length;
   }
   out.set(cipher.getAuthTag(), end);
+}
+
+/** Bodies up to this size are joined to their type byte before sealing. */
+const SMALL_BODY = 4096;
+/** Where a short record's plaintext is put together; copied by the cipher when called. */
+const smallPlain = new Uint8Array(1 + SMALL_BODY);
+
+/** `type ‖ body` in {@linkcode smallPlain}; valid until the next call. */
+function joinSmall(type: Uint8Array, body: Uint8Array): Uint8Array {
+  smallPlain.set(type);
+  smallPlain.set(body, type.length);
+  return smallPlain.subarray(0, type.length + body.length);
 }
 
 /** Opens `sealed` (ciphertext and tag) with ChaCha20-Poly1305; `undefined` when it does not authenticate. */
@@ -359,19 +391,26 @@ export class RecordWriter {
   }
 
   /**
-   * Sends DATA records of `lines` cut at {@linkcode MAX_RECORD_BODY}, after
-   * an ACK for the peer's record `ack` if given, all in one write. Resolves
-   * to the last record's sequence number; the first DATA record's is
-   * {@linkcode RecordWriter.sent} before the call, plus one with an ACK.
+   * Sends DATA records of `lines` cut at {@linkcode MAX_RECORD_BODY}, all in
+   * one write; with `ack`, the first is a DATA+ACK record acknowledging the
+   * peer's record `ack` (and holds 8 bytes fewer of `lines`). Resolves to
+   * the last record's sequence number; the first's is
+   * {@linkcode RecordWriter.sent} before the call.
    */
   sendLines(lines: Uint8Array, ack?: number): Promise<number> {
     const records: [RecordType, Uint8Array][] = [];
+    let start = 0;
     if (ack !== undefined) {
       const body = ackBody(ack);
       if (body instanceof Error) return Promise.reject(body);
-      records.push([RecordType.Ack, body]);
+      // The acknowledgement rides in the first record: one seal fewer than an ACK of its own.
+      start = Math.min(lines.length, MAX_RECORD_BODY - ACK_BODY_BYTES);
+      const first = new Uint8Array(ACK_BODY_BYTES + start);
+      first.set(body);
+      first.set(lines.subarray(0, start), ACK_BODY_BYTES);
+      records.push([RecordType.DataAck, first]);
     }
-    for (let start = 0; start < lines.length; start += MAX_RECORD_BODY) {
+    for (; start < lines.length; start += MAX_RECORD_BODY) {
       records.push([RecordType.Data, lines.subarray(start, start + MAX_RECORD_BODY)]);
     }
     return this.#send(records);
@@ -455,6 +494,12 @@ function bodySizeProblem(type: number, body: Uint8Array): string | undefined {
       if (body.length === 0) return "a DATA record with an empty body";
       if (body.length > MAX_RECORD_BODY) {
         return `a DATA record of ${body.length} bytes, over the ${MAX_RECORD_BODY} a record holds`;
+      }
+      return undefined;
+    case RecordType.DataAck:
+      if (body.length <= ACK_BODY_BYTES) return "a DATA+ACK record without data";
+      if (body.length > MAX_RECORD_BODY) {
+        return `a DATA+ACK record of ${body.length} bytes, over the ${MAX_RECORD_BODY} a record holds`;
       }
       return undefined;
     case RecordType.Ack:
@@ -655,11 +700,13 @@ export class RecordReader {
     const rule = ruleBroken(known, this.#stage);
     if (rule !== undefined) throw new RecordError(rule);
     let record: ParleyRecord;
-    if (known === RecordType.Ack) {
-      const view = new DataView(plain.buffer, 1, ACK_BODY_BYTES);
+    if (known === RecordType.Ack || known === RecordType.DataAck) {
+      const view = new DataView(plain.buffer, plain.byteOffset + 1, ACK_BODY_BYTES);
       const acked = view.getUint32(0) * 0x1_0000_0000 + view.getUint32(4);
       if (acked >= MAX_RECORDS) throw new RecordError(`an ACK record named record ${acked}, past 2^48`);
-      record = { type: known, seq, body, acked };
+      record = known === RecordType.Ack
+        ? { type: known, seq, body, acked }
+        : { type: known, seq, body: body.subarray(ACK_BODY_BYTES), acked };
     } else {
       record = { type: known, seq, body };
     }

@@ -21,7 +21,15 @@
 import { ConnectionLostError, describeIoError, isIoError } from "../io/errors.ts";
 import { type Deadline, deadline } from "../io/time.ts";
 import type { Channel, EndTelling, Reader } from "../io/types.ts";
-import { MAX_RECORD_BODY, type ParleyRecord, RecordError, RecordReader, RecordType, RecordWriter } from "./record.ts";
+import {
+  ACK_BODY_BYTES,
+  MAX_RECORD_BODY,
+  type ParleyRecord,
+  RecordError,
+  RecordReader,
+  RecordType,
+  RecordWriter,
+} from "./record.ts";
 import type { DirectionKeys } from "./session_keys.ts";
 
 /**
@@ -145,7 +153,7 @@ export class SecureChannel implements EndTelling {
         else this.#drain();
         return null;
       }
-      if (record.type === RecordType.Data) {
+      if (record.type === RecordType.Data || record.type === RecordType.DataAck) {
         this.#body = record.body;
         this.#toAck = this.#lastData = record.seq;
       }
@@ -191,8 +199,11 @@ export class SecureChannel implements EndTelling {
     if (p.length === 0) return 0;
     // Every record of `p` sealed into one buffer and written at once: one write, not one per record.
     const ack = this.#takeAckDue();
-    let seq = this.#writer.sent + (ack === undefined ? 0 : 1);
-    for (let start = 0; start < p.length; start += MAX_RECORD_BODY) {
+    // As the writer cuts them: with an ACK riding along, the first record holds 8 bytes fewer.
+    let seq = this.#writer.sent;
+    let start = ack === undefined ? 0 : Math.min(p.length, MAX_RECORD_BODY - ACK_BODY_BYTES);
+    if (start > 0) this.#pending.push({ seq: seq++, bytes: start });
+    for (; start < p.length; start += MAX_RECORD_BODY) {
       this.#pending.push({ seq: seq++, bytes: Math.min(MAX_RECORD_BODY, p.length - start) });
     }
     const size = p.length;
@@ -270,6 +281,7 @@ export class SecureChannel implements EndTelling {
   /** Closes the connection; a pending read or write then fails. */
   close(): void {
     this.#closed = true;
+    this.#ackTimer?.cancel();
     this.#conn.close();
   }
 
@@ -314,11 +326,12 @@ export class SecureChannel implements EndTelling {
     }
     switch (record.type) {
       case RecordType.Ack:
+      case RecordType.DataAck:
         if (record.acked >= this.#writer.sent) {
           throw new RecordError(`${this.#peerName} acknowledged record ${record.acked}, which was never sent`);
         }
         this.#confirm(record.acked);
-        return "ack";
+        return record.type === RecordType.Ack ? "ack" : record;
       case RecordType.End:
         this.#peerEnd ??= "finished";
         // A peer that only finished sending still reads: its end is ours to report now.
@@ -375,19 +388,19 @@ export class SecureChannel implements EndTelling {
 
   /** Sends the ACK that is due, alone. */
   async #sendAck(): Promise<void> {
-    this.#ackTimer?.cancel();
-    this.#ackTimer = undefined;
     const seq = this.#ackDue;
     if (seq <= this.#acked) return;
     this.#acked = seq;
     await this.#writer.sendAck(seq).catch(() => {});
   }
 
-  /** The ACK due to ride with the next DATA record, if any (and it is no longer due alone). */
+  /**
+   * The ACK due to ride with the next DATA record, if any (and it is no
+   * longer due alone). Its timer runs on and finds nothing due: one timer
+   * per {@linkcode ACK_DELAY_MS} at most, not one per line answered.
+   */
   #takeAckDue(): number | undefined {
     if (this.#ackDue <= this.#acked) return undefined;
-    this.#ackTimer?.cancel();
-    this.#ackTimer = undefined;
     this.#acked = this.#ackDue;
     return this.#ackDue;
   }

@@ -410,7 +410,12 @@ Deno.test("record: records that break the rules of the types are refused after t
     ["ACK after LEAVE", [[1, lines("a\n")], [4, none], [2, new Uint8Array(8)]], /^a ACK record came after LEAVE$/],
     ["LEAVE after LEAVE", [[1, lines("a\n")], [4, none], [4, none]], /^a LEAVE record came after LEAVE$/],
     ["type 0", [[1, lines("a\n")], [0, none]], /^received a record of unknown type 0$/],
-    ["type 5", [[1, lines("a\n")], [5, lines("b\n")]], /^received a record of unknown type 5$/],
+    ["type 6", [[1, lines("a\n")], [6, lines("b\n")]], /^received a record of unknown type 6$/],
+    [
+      "DATA+ACK without data",
+      [[1, lines("a\n")], [5, new Uint8Array(8)]],
+      /^received a DATA\+ACK record without data$/,
+    ],
     ["type 255", [[1, lines("a\n")], [255, none]], /^received a record of unknown type 255$/],
     ["a short ACK", [[1, lines("a\n")], [2, new Uint8Array(7)]], /^received an ACK record of 7 bytes instead of 8$/],
     ["a long ACK", [[1, lines("a\n")], [2, new Uint8Array(9)]], /^received an ACK record of 9 bytes instead of 8$/],
@@ -558,4 +563,24 @@ Deno.test("record: ChaCha20-Poly1305 from node:crypto passes RFC 8439's AEAD tes
       "86cec64b6116",
   );
   assert.equal(hex(cipher.getAuthTag()), "1ae10b594f09e26a7e902ecbd0600691");
+});
+
+Deno.test("record: a DATA+ACK record carries an acknowledgement and data in one", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const keys = await newKeys();
+  const writer = new RecordWriter(pair.client, keys);
+  const reader = new RecordReader(pair.server, keys);
+  const big = lines("z".repeat(70_000) + "\n");
+  // The first record holds 8 bytes less of the lines: the acknowledgement rides in it.
+  assert.equal(await writer.sendLines(big, 41), 1);
+  const first = await reader.next();
+  assert.deepEqual(first && { type: first.type, seq: first.seq, length: first.body.length }, {
+    type: RecordType.DataAck,
+    seq: 0,
+    length: MAX_RECORD_BODY - 8,
+  });
+  assert.equal(first?.type === RecordType.DataAck && first.acked, 41);
+  const second = await reader.next();
+  assert.equal(second?.type, RecordType.Data);
+  assert.equal((first?.body.length ?? 0) + (second?.body.length ?? 0), big.length);
 });
