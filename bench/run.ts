@@ -16,6 +16,7 @@ import { parseCommandLine } from "../lib/cli/command_line.ts";
 import { memory } from "./memory.ts";
 import { roundTrip } from "./round_trip.ts";
 import { startup } from "./startup.ts";
+import { handshake } from "./handshake.ts";
 import { fixed, machine, ROOT } from "./support.ts";
 import { throughput } from "./throughput.ts";
 import { BULK_BUFFER_BYTES } from "../lib/wire/line_reader.ts";
@@ -33,18 +34,31 @@ log("round trip…");
 const trips = await roundTrip(
   quick ? { iterations: 100, warmup: 20, rounds: 1 } : { iterations: 2000, warmup: 300, rounds: 3 },
 );
-const tripFloor = trips.find((row) => row.name.startsWith("Deno relay"))!.p50!;
+const tripFloor = trips.find((row) => row.floor)!.p50!;
+const tripPlain = trips.find((row) => row.parley === "client")!;
+const tripServer = trips.find((row) => row.parley === "server")!;
+const tripSecure = trips.find((row) => row.parley === "client --code")!;
 report.push(
   "**Round trip**, alternating mode: one line out over TCP and back through stdin/stdout, on loopback " +
-    `(${trips[0].samples ?? 0} round trips each). Target: parley's median within 1.2× the Deno floor.`,
+    `(${trips[0].samples ?? 0} round trips each). Target: the parley server's median within 1.2× the Deno floor. ` +
+    "A client under test is typed the line and the reply comes over TCP (it speaks first); `client --code` meets a " +
+    "peer speaking the secure session, built in the benchmark from parley's own library.",
   "",
   "| program | median (µs) | p99 (µs) | median vs Deno floor |",
   "| --- | --: | --: | --: |",
   ...trips.map((row) =>
     row.missing
       ? `| ${row.name} | missing: ${row.missing} | | |`
-      : `| ${row.name} | ${fixed(row.p50!, 0)} | ${fixed(row.p99!, 0)} | ${fixed(row.p50! / tripFloor)}× |`
+      : `| ${row.name}${row.stalled ? ` (${row.stalled}; ${row.samples} round trips measured)` : ""} | ${
+        fixed(row.p50!, 0)
+      } | ${fixed(row.p99!, 0)} | ${fixed(row.p50! / tripFloor)}× |`
   ),
+  "",
+  tripSecure.p50 === undefined || tripPlain.p50 === undefined || tripServer.p50 === undefined
+    ? "**Encrypted round trip**: not measured (see the table)."
+    : `**Encrypted round trip**: the median of \`client --code\` is ${fixed(tripSecure.p50, 0)} µs, against ` +
+      `${fixed(tripPlain.p50, 0)} µs for the plain client: ${fixed(tripSecure.p50 / tripPlain.p50)}× ` +
+      `(${fixed(tripSecure.p50 / tripServer.p50)}× the plain server's). Target: at most 1.3× plain parley's.`,
   "",
 );
 
@@ -52,6 +66,8 @@ log("throughput…");
 const bulk = await throughput(quick ? { megabytes: 5, rounds: 1 } : { megabytes: 110, rounds: 11 });
 const bulkFloor = bulk.rows.find((row) => row.floor)!.seconds!;
 const bulkMatched = bulk.rows.find((row) => row.matched)!.seconds!;
+const bulkPlain = bulk.rows.find((row) => row.parley === "plain")!;
+const bulkSecure = bulk.rows.find((row) => row.parley === "encrypted")!;
 report.push(
   `**Bulk throughput**, duplex mode: ${fixed(bulk.bytes / 1e6, 0)} MB of short lines from client to server, ` +
     "output to /dev/null, start-up included (median of the runs). Target: parley at least 0.8× the speed of the " +
@@ -67,6 +83,11 @@ report.push(
         fixed(bulkFloor / row.seconds!)
       }× | ${fixed(bulkMatched / row.seconds!)}× |`
   ),
+  "",
+  `**Encrypted bulk throughput**: \`--duplex --code\` on both sides (handshake included) moves the file at ` +
+    `${fixed(bulkSecure.megabytesPerSecond!, 0)} MB/s, against ${fixed(bulkPlain.megabytesPerSecond!, 0)} MB/s for ` +
+    `plain parley: ${fixed(bulkPlain.seconds! / bulkSecure.seconds!)}× its speed, every byte delivered. ` +
+    "Target: at least 0.5× plain parley's speed.",
   "",
 );
 
@@ -89,6 +110,23 @@ report.push(
   "| program | time (ms) |",
   "| --- | --: |",
   ...starts.map((row) => `| ${row.name} | ${row.missing ? `missing: ${row.missing}` : fixed(row.ms!, 0)} |`),
+  "",
+);
+
+log("handshake…");
+const shakes = await handshake(quick ? 3 : 15);
+const shakePlain = shakes.find((row) => row.parley === "plain")!;
+const shakeSecure = shakes.find((row) => row.parley === "encrypted")!;
+report.push(
+  "**Handshake**: from launching the client (its server already listening) to `connected to` on its stderr and to " +
+    `its first line on the server's stdout, on loopback (median of ${shakePlain.runs} runs each, taking turns).`,
+  "",
+  "| client | to `connected to` (ms) | to the first line at the server (ms) |",
+  "| --- | --: | --: |",
+  ...shakes.map((row) => `| ${row.name} | ${fixed(row.connectedMs, 0)} | ${fixed(row.firstLineMs, 0)} |`),
+  "",
+  `The secure handshake adds ${fixed(shakeSecure.firstLineMs - shakePlain.firstLineMs, 0)} ms to the first line ` +
+    `(${fixed(shakeSecure.connectedMs - shakePlain.connectedMs, 0)} ms to \`connected to\`).`,
 );
 
 const text = report.join("\n");

@@ -99,3 +99,100 @@ export async function succeeded(child: Deno.ChildProcess, what: string): Promise
 export function fixed(value: number, digits = 2): string {
   return value.toFixed(digits);
 }
+
+/** The code both sides of the benchmarks' secure sessions use (`--code`). */
+export const CODE = "7-anvil-orbit-meadow";
+
+/** A limit on how long some processes may run, which kills them when it is up. */
+export interface Watchdog extends Disposable {
+  /** True once the time was up and the processes were killed. */
+  readonly expired: boolean;
+}
+
+/**
+ * Kills `children` (SIGKILL) if they are still running after `ms`
+ * milliseconds, which ends every read from them and every wait for them:
+ * it is what bounds the benchmarks' loops. Disposing it calls it off.
+ */
+export function watchdog(children: Deno.ChildProcess[], ms: number): Watchdog {
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    for (const child of children) kill(child);
+  }, ms);
+  return {
+    get expired() {
+      return expired;
+    },
+    [Symbol.dispose]() {
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Kills `child` at once (SIGKILL), if it is still running. */
+export function kill(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * What a process writes on a stream (its stderr, say), read as it comes and
+ * kept up to {@linkcode OutputLog.limit} characters: to wait for a line
+ * such as `listening on`, and to quote when something went wrong.
+ */
+export class OutputLog {
+  /** The most characters kept; the rest is read and dropped. */
+  static readonly limit = 64 * 1024;
+  #text = "";
+  #ended = false;
+  #changed = Promise.withResolvers<void>();
+  /** Resolves once the stream has ended (when the process closed it or died). */
+  readonly done: Promise<void>;
+
+  /** Reads `stream` to its end. */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = this.#read(stream);
+  }
+
+  /** Everything kept so far. */
+  get text(): string {
+    return this.#text;
+  }
+
+  /** Waits for a match of `pattern` (tried on the whole text kept); `null` when the stream ends without one. */
+  async match(pattern: RegExp): Promise<RegExpExecArray | null> {
+    // Bounded: each turn waits for more output, and the stream ends when the process does.
+    for (;;) {
+      const match = pattern.exec(this.#text);
+      if (match !== null) return match;
+      if (this.#ended) return null;
+      await this.#changed.promise;
+    }
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of stream) {
+        if (this.#text.length < OutputLog.limit) {
+          this.#text = (this.#text + decoder.decode(chunk, { stream: true })).slice(0, OutputLog.limit);
+        }
+        this.#wake();
+      }
+    } catch {
+      // The stream failed: it has ended all the same.
+    } finally {
+      this.#ended = true;
+      this.#wake();
+    }
+  }
+
+  #wake(): void {
+    this.#changed.resolve();
+    this.#changed = Promise.withResolvers<void>();
+  }
+}

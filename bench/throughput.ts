@@ -3,7 +3,8 @@
  * client to a server whose output goes to /dev/null, start-up included.
  *
  * Each pair is timed from starting the server until both programs have
- * exited: parley (`--duplex` on both sides), a minimal Deno socket pipe
+ * exited: parley (`--duplex` on both sides), parley's secure session
+ * (`--duplex --code` on both sides: the handshake, then encrypted records), a minimal Deno socket pipe
  * that reads into a 64 KiB buffer and writes it out (the runtime's floor),
  * the same pipe with a buffer as large as parley's, and OpenBSD netcat.
  * Every pair first moves the file once into a real file, to check that it
@@ -14,7 +15,7 @@
 
 import { closedPort, waitListening } from "../tests/support/net.ts";
 import { BULK_BUFFER_BYTES } from "../lib/wire/line_reader.ts";
-import { denoBaseline, ensureTool, median, NC, parley, succeeded } from "./support.ts";
+import { CODE, denoBaseline, ensureTool, kill, median, NC, parley, watchdog } from "./support.ts";
 
 /** The results for one pair of programs. */
 export interface ThroughputRow {
@@ -30,6 +31,8 @@ export interface ThroughputRow {
   floor?: boolean;
   /** True for the floor given parley's buffer size. */
   matched?: boolean;
+  /** Which parley this is: plain, or encrypted (`--code`). */
+  parley?: "plain" | "encrypted";
 }
 
 /** How big a run of the throughput benchmark is. */
@@ -47,7 +50,11 @@ interface Pair {
   missing?: string;
   floor?: boolean;
   matched?: boolean;
+  parley?: "plain" | "encrypted";
 }
+
+/** The longest one transfer may take before both programs are killed (ms). */
+const TRANSFER_LIMIT_MS = 180_000;
 
 /** Writes a file of numbered short lines of about `megabytes` MB; returns its path and size. */
 function makeFile(dir: string, megabytes: number): { path: string; bytes: number } {
@@ -77,11 +84,33 @@ async function transfer(pair: Pair, file: string, output: string): Promise<numbe
   const server = new Deno.Command("sh", {
     args: ["-c", `exec ${quote(pair.server(port))} < /dev/null > ${output} 2> /dev/null`],
   }).spawn();
-  await waitListening(port);
+  try {
+    await waitListening(port);
+  } catch (error) {
+    kill(server);
+    await server.status;
+    throw error;
+  }
   const client = new Deno.Command("sh", {
     args: ["-c", `exec ${quote(pair.client(port))} < ${file} > /dev/null 2> /dev/null`],
   }).spawn();
-  await Promise.all([succeeded(server, `${pair.name} server`), succeeded(client, `${pair.name} client`)]);
+  {
+    // The two programs are the shells' exec'd commands: killing them ends the pair. When one fails, so does the other.
+    using limit = watchdog([server, client], TRANSFER_LIMIT_MS);
+    const ended = (child: Deno.ChildProcess) =>
+      child.status.then((status) => {
+        if (!status.success) [server, client].forEach(kill);
+        return status;
+      });
+    const statuses = await Promise.all([ended(server), ended(client)]);
+    const failed = statuses.findIndex((status) => !status.success);
+    if (failed >= 0) {
+      const killed = limit.expired ? ` (killed after ${TRANSFER_LIMIT_MS} ms)` : "";
+      throw new Error(
+        `${pair.name} ${failed === 0 ? "server" : "client"} exited with ${statuses[failed].code}${killed}`,
+      );
+    }
+  }
   return (performance.now() - started) / 1000;
 }
 
@@ -95,6 +124,13 @@ export async function throughput(options: ThroughputOptions): Promise<{ rows: Th
         name: "parley --duplex",
         server: (port) => parley("server", ["--duplex", "127.0.0.1", String(port)]),
         client: (port) => parley("client", ["--duplex", "127.0.0.1", String(port)]),
+        parley: "plain",
+      },
+      {
+        name: "parley --duplex --code (encrypted)",
+        server: (port) => parley("server", ["--duplex", `--code=${CODE}`, "127.0.0.1", String(port)]),
+        client: (port) => parley("client", ["--duplex", "--code", CODE, "127.0.0.1", String(port)]),
+        parley: "encrypted",
       },
       {
         name: "Deno socket pipe, 64 KiB buffer (the runtime's floor)",
@@ -130,10 +166,10 @@ export async function throughput(options: ThroughputOptions): Promise<{ rows: Th
       }
     }
     const rows = pairs.map((pair): ThroughputRow => {
-      if (pair.missing) return { name: pair.name, missing: pair.missing };
+      if (pair.missing) return { name: pair.name, missing: pair.missing, parley: pair.parley };
       const seconds = median(times.get(pair)!);
       const { name, floor, matched } = pair;
-      return { name, seconds, megabytesPerSecond: file.bytes / 1e6 / seconds, floor, matched };
+      return { name, seconds, megabytesPerSecond: file.bytes / 1e6 / seconds, floor, matched, parley: pair.parley };
     });
     return { rows, bytes: file.bytes };
   } finally {
