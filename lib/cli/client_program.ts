@@ -116,6 +116,7 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
   const ready = await readyClientSide(tcp, {
     tls: options.tls ? { hostname: options.host, caCerts, caFile: options.caFile } : undefined,
     password,
+    passwordName: options.code === undefined ? "secret" : "code",
     mode,
     peerName: target,
     timeoutMs: options.handshakeTimeoutMs,

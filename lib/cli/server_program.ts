@@ -296,6 +296,7 @@ async function serveWith(
         return await readyServerSide(channel, conn, {
           tls: terminator !== undefined,
           password,
+          passwordName: code === undefined ? "secret" : "code",
           mode,
           throttle,
           signal,

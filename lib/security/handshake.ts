@@ -91,6 +91,8 @@ export interface ServerHandshake {
   tls: boolean;
   /** The password (a code's bytes, or a secret file's), when the session is secure. */
   password?: Uint8Array;
+  /** What the password is, as messages name it: `code` (the default) or `secret`. */
+  passwordName?: "code" | "secret";
   /** The server's mode, which a secure session adopts. */
   mode: Mode;
   /** Called when a client's try at the code has been answered: it fails unless the handshake succeeds. */
@@ -152,6 +154,7 @@ export async function readyServerSide(
   const { pakeServerSide } = await import("./secure_handshake.ts");
   const session = await pakeServerSide(channel, source, {
     password,
+    passwordName: options.passwordName,
     mode: options.mode,
     peerName,
     beforeAnswer,
@@ -171,6 +174,8 @@ export interface ClientHandshake {
   tls?: { hostname: string; caCerts: string[]; caFile?: string };
   /** The password (a code's bytes, or a secret file's), for a secure session. */
   password?: Uint8Array;
+  /** What the password is, as messages name it: `code` (the default) or `secret`. */
+  passwordName?: "code" | "secret";
   /** Our mode, which the server's replaces in a secure session. */
   mode: Mode;
   /** How the server is named in messages. */
@@ -217,7 +222,7 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
     const session = await pakeClientSide(
       conn,
       source,
-      { password: options.password, mode: options.mode, peerName },
+      { password: options.password, passwordName: options.passwordName, mode: options.mode, peerName },
       // A server may turn us away at any line of the handshake (evicted for load, say).
       (line) => serverRefusal(encoder.encode(line), peerName, options),
     );

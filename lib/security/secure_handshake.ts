@@ -68,6 +68,8 @@ export interface SecureOptions {
   mode: Mode;
   /** How the peer is named in messages. */
   peerName: string;
+  /** What the password is, as messages name it: `code` (the default) or `secret`. */
+  passwordName?: "code" | "secret";
 }
 
 const encoder = new TextEncoder();
@@ -173,14 +175,18 @@ export async function pakeClientSide(
   const keys = await deriveSessionKeys(result.isk, sid);
   if (!(await verifyConfirmation(keys, result.responder, tag))) {
     await sayLast(conn, CODE_MISMATCH_LINE);
-    throw new AuthError(`the code did not match: ${peerName} has another (or someone is in between)`);
+    throw new AuthError(
+      `the ${options.passwordName ?? "code"} did not match: ${peerName} has another (or someone is in between)`,
+    );
   }
   await sendLine(conn, `${CONFIRM_PREFIX} ${encode(await confirmationTag(keys, result.initiator))}`);
   const verdict = await readLine(reader, peerName, "before confirming the code");
   const refused = refusal(verdict);
   if (refused !== undefined) throw refused;
   if (verdict === CODE_MISMATCH_LINE) {
-    throw new AuthError(`${peerName} says the code did not match (someone may be in between)`);
+    throw new AuthError(
+      `${peerName} says the ${options.passwordName ?? "code"} did not match (someone may be in between)`,
+    );
   }
   if (verdict !== PAKE_OK) throw new ProtocolError(`${peerName} sent a malformed handshake line`);
   const records = new PrefixedSource(reader.takeBuffered(), source);
@@ -268,14 +274,15 @@ export async function pakeServerSide(
   await sendLine(conn, `${PAKE_PREFIX} ${options.mode} ${encode(response.message.share)} ${ours}`);
   options.answered?.();
   const confirm = await readLine(reader, peerName, "before confirming the code");
-  if (confirm === CODE_MISMATCH_LINE) throw new AuthError(`${peerName} gave a code that did not match`);
+  const wrong = `${peerName} gave a ${options.passwordName ?? "code"} that did not match`;
+  if (confirm === CODE_MISMATCH_LINE) throw new AuthError(wrong);
   const tag = confirm.startsWith(CONFIRM_PREFIX + " ")
     ? decode(confirm.slice(CONFIRM_PREFIX.length + 1), CONFIRMATION_TAG_BYTES)
     : undefined;
   if (tag === undefined) throw new ProtocolError(`${peerName} sent a malformed handshake line`);
   if (!(await verifyConfirmation(keys, response.initiator, tag))) {
     await sayLast(conn, CODE_MISMATCH_LINE);
-    throw new AuthError(`${peerName} gave a code that did not match`);
+    throw new AuthError(wrong);
   }
   await sendLine(conn, PAKE_OK);
   const records = new PrefixedSource(reader.takeBuffered(), source);

@@ -81,11 +81,11 @@ Deno.test("a wrong secret fails on both sides with one line; the server keeps se
   await assertExits(
     wrong,
     1,
-    `client: the code did not match: 127.0.0.1:${port} has another (or someone is in between)`,
+    `client: the secret did not match: 127.0.0.1:${port} has another (or someone is in between)`,
   );
   assert.equal(wrong.stderr.lines.length, 1, wrong.stderr.text);
   assert.deepEqual(wrong.stdout.lines, []);
-  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ gave a code that did not match$/);
+  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ gave a secret that did not match$/);
   // Without -k, the server still waits: a failed handshake is not a session.
   await using right = spawnProgram("client", ["127.0.0.1", String(port), "--secret-file", RIGHT]);
   await right.write("the right one\n");
@@ -209,7 +209,7 @@ Deno.test("repeated failures from one address are slowed down, before the answer
   assert.ok(times[3] >= 900, `the fourth answer came after ${times[3]} ms`);
   assert.ok(times[3] > times[0]);
   assert.ok(times[0] < 500, `the first answer came after ${times[0]} ms`);
-  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ gave a code that did not match$/, 0);
+  await server.stderr.waitFor(/^127\.0\.0\.1:\d+ gave a secret that did not match$/, 0);
   // A client without a code, from the same address, still learns at once that one is needed.
   {
     using conn = await Deno.connect({ hostname: "127.0.0.1", port });
