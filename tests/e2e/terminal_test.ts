@@ -323,6 +323,8 @@ terminalTest("alternating: a peer that does not take turns is told once, with th
   await tmux.waitFor("client", [/: answer$/, /^\[your turn\] >$/]);
   // A second line on our turn is.
   await peer.send("again\n");
+  // Shown before the next line is sent: two lines in one read would be told after both.
+  await tmux.waitFor("client", /is not taking turns; /);
   await peer.send("and again\n");
   const screen = await tmux.waitFor("client", [
     /: answer$/,
