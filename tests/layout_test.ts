@@ -28,7 +28,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   security: ["net", "wire", "io"],
   session: ["wire", "io"],
   ui: ["session", "wire", "io"],
-  cli: ["ui", "session", "security", "net", "wire", "io"],
+  web: ["ui", "session", "wire", "io"],
+  cli: ["web", "ui", "session", "security", "net", "wire", "io"],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -40,7 +40,7 @@ export async function holdChat(
   explain: (result: SessionResult) => string = () => "",
 ): Promise<{ result: SessionResult; unconfirmed: number }> {
   const mode: SessionMode = ready.secure?.mode ?? (options.duplex ? "duplex" : "alternating");
-  using view = context.ui.view(role.label, mode);
+  using view = context.ui.view(role.label, mode, ready.secure?.check);
   let shown: SessionView = view;
   let receipts: ReceiptView | undefined;
   if (ready.secure !== undefined) {

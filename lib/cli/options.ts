@@ -57,6 +57,8 @@ export interface CommonOptions {
   log: string | undefined;
   /** `--bell`: on a terminal, ring the bell for a message that comes while the window is not focused. */
   bell: boolean;
+  /** `--web` (or `--web-port`): chat in a page served on 127.0.0.1, on this port (0: a free one). */
+  webPort: number | undefined;
 }
 
 /** Default time allowed for the TLS and secret handshakes: 10 s. */
@@ -73,6 +75,8 @@ export const COMMON_OPTIONS = {
   "idle-timeout": { type: "string" },
   log: { type: "string" },
   bell: { type: "boolean" },
+  web: { type: "boolean" },
+  "web-port": { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
 } as const satisfies OptionSpecs;
@@ -95,6 +99,9 @@ export const COMMON_HELP = `\
                        (created readable by you only; needs --allow-write=FILE)
       --bell           on a terminal, ring the bell for a message that comes
                        while the window is not focused
+      --web            chat in a page in your browser: parley serves it on
+                       127.0.0.1 and prints its address (with a token)
+      --web-port PORT  the page's port (default: a free one; implies --web)
   -h, --help           show this help and exit
   -V, --version        show the version and exit`;
 
@@ -113,6 +120,8 @@ export function parseCommonOptions(values: {
   "idle-timeout"?: string;
   log?: string;
   bell?: boolean;
+  web?: boolean;
+  "web-port"?: string;
   help: boolean;
   version: boolean;
 }): CommonOptions {
@@ -136,7 +145,20 @@ export function parseCommonOptions(values: {
       : parseDuration("--idle-timeout", values["idle-timeout"]),
     log: values.log,
     bell: values.bell ?? false,
+    webPort: values["web-port"] !== undefined ? parseWebPort(values["web-port"]) : values.web ? 0 : undefined,
   };
+}
+
+/**
+ * Reads `--web-port`: 0 to 65535.
+ *
+ * @throws {UsageError} when it is not.
+ */
+function parseWebPort(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+    throw new UsageError(`Invalid --web-port ${quote(text)}: expected a number from 0 to 65535`);
+  }
+  return Number(text);
 }
 
 /**

@@ -20,6 +20,7 @@ import { StatusWriter } from "../ui/status_writer.ts";
 import type { Terminal, TerminalStreams } from "../ui/terminal.ts";
 import { openTranscript, type Transcript } from "../ui/transcript.ts";
 import type { Ui } from "../ui/ui.ts";
+import type { WebServer } from "../web/server.ts";
 import { defaultInvocation, type Invocation, readInvocation } from "./invocation.ts";
 import type { CommonOptions } from "./options.ts";
 import { VERSION } from "./version.ts";
@@ -102,6 +103,7 @@ export async function runProgram<O extends CommonOptions>(
   using strays = catchStrayFailures();
   let abandoned = false;
   let transcript: Transcript | undefined;
+  let web: WebServer | undefined;
   let invocation = defaultInvocation(program.name);
   try {
     const read = readInvocation(program.name, args);
@@ -121,6 +123,7 @@ export async function runProgram<O extends CommonOptions>(
     transcript?.event(`transcript opened by ${invocation.name} (parley ${VERSION})`);
     if (transcript?.failure !== undefined) throw transcript.failure;
     const opened = await openInterface(streams, options, status, program.name);
+    web = opened.web;
     const { input, terminal } = opened;
     const ui = transcript?.wrap(opened.ui, options.name) ?? opened.ui;
     terminal?.onInterrupt(() => interrupt.abort());
@@ -174,6 +177,8 @@ export async function runProgram<O extends CommonOptions>(
     for (const line of stack) status.line(line);
     return ExitCode.Failure;
   } finally {
+    // The page is told the program ended, and its server stops.
+    await web?.close();
     transcript?.close("transcript closed");
     await within(status.flushed(), abandoned ? LAST_WORDS_MS : WIND_DOWN_MS);
   }
@@ -238,9 +243,22 @@ async function openInterface(
   options: CommonOptions,
   status: StatusWriter,
   name: string,
-): Promise<{ input: InputQueue; ui: Ui; terminal?: Terminal }> {
+): Promise<{ input: InputQueue; ui: Ui; terminal?: Terminal; web?: WebServer }> {
   const queueOptions = { maxLineBytes: options.maxLineBytes };
   const mode = options.duplex ? "duplex" : "alternating";
+  if (options.webPort !== undefined) {
+    // Loaded only here: the page and its server cost nothing to a program without --web.
+    const [{ WebHub }, { startWebServer }, { WebUi }] = await Promise.all([
+      import("../web/hub.ts"),
+      import("../web/server.ts"),
+      import("../web/web_ui.ts"),
+    ]);
+    const hub = new WebHub(mode);
+    const web = startWebServer(hub, options.webPort);
+    const input = new InputQueue(hub.input, queueOptions);
+    status.line(`open in a browser: ${web.url}`);
+    return { input, ui: new WebUi(hub, status, input, mode), web };
+  }
   if (streams.terminal && streams.stdin.isTerminal() && streams.stdout.isTerminal()) {
     // Loaded only here: node:readline and node:process cost every start.
     const [{ Terminal }, { TerminalUi }, { Style }] = await Promise.all([

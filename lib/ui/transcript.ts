@@ -160,8 +160,8 @@ export class Transcript {
     const status = new TranscriptStatus(ui.status, this);
     return {
       status,
-      view: (peerName: string, mode?: SessionMode) =>
-        new TranscriptView(ui.view(peerName, mode), this, label ?? peerName),
+      view: (peerName: string, mode?: SessionMode, check?: string) =>
+        new TranscriptView(ui.view(peerName, mode, check), this, label ?? peerName),
       idle: (text: string) => ui.idle(text),
     };
   }

@@ -15,9 +15,10 @@ export interface Ui {
   /**
    * Creates the view of one session with `peerName`, in `mode` when the
    * session's mode differs from the program's (a secure session agrees on
-   * the server's); dispose of it when the session ends.
+   * the server's), with the secure session's `check` words if any; dispose
+   * of it when the session ends.
    */
-  view(peerName: string, mode?: SessionMode): SessionView & Disposable;
+  view(peerName: string, mode?: SessionMode, check?: string): SessionView & Disposable;
   /** Says what the program is doing while no session runs, such as waiting for a client. */
   idle(text: string): void;
 }
