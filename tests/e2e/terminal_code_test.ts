@@ -60,7 +60,9 @@ terminalTest(
     const before = await tmux.screen("shell");
     assert.ok(!before.some((row) => row.startsWith("you: ")), before.join("\n"));
     await session.channel.leave();
-    const after = await tmux.waitFor("shell", /^client: 127\.0\.0\.1:\d+ left; 2 lines not confirmed$/);
+    await tmux.waitFor("shell", /^client: 127\.0\.0\.1:\d+ left; 2 lines not confirmed$/);
+    // The lines not sent follow the end line a moment later, as the view goes.
+    const after = await tmux.waitFor("shell", /^not sent: second$/);
     const end = after.findIndex((row) => row.endsWith("2 lines not confirmed"));
     assert.deepEqual(after.slice(end + 1, end + 3), ["not sent: first", "not sent: second"], after.join("\n"));
     session.channel.close();
