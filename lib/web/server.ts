@@ -97,6 +97,8 @@ export function startWebServer(hub: WebHub, port = 0): WebServer {
           },
         });
       }
+      // Browsers ask for an icon by themselves; there is none, and nothing to hide.
+      if (url.pathname === "/favicon.ico") return new Response(null, { status: 204, headers: SECURITY_HEADERS });
       const held = cookieToken(request);
       if (held === undefined || !sameSecret(held, token)) {
         return refuse(403, "forbidden: open the address parley printed, with its token");

@@ -1,0 +1,375 @@
+/**
+ * The chat page (`--web`) in a real headless browser: chatting both ways
+ * with a raw peer and with a parley peer, hostile text shown as text,
+ * reload, the unread count, and the page's server refusing whoever lacks
+ * the token, names another host or comes from another origin.
+ */
+
+import assert from "node:assert/strict";
+import { writeAll } from "../../lib/io/buffered_writer.ts";
+import { LineReader } from "../../lib/wire/line_reader.ts";
+import {
+  type Browser,
+  BROWSER_WAIT_MS,
+  browserTest,
+  ChatPage,
+  type WebAddress,
+  webAddress,
+} from "../support/browser.ts";
+import { hasStackTrace, type RunningProgram, spawnProgram, startServer } from "../support/process.ts";
+import { within } from "../support/raw_peer.ts";
+import { waitFor } from "../support/wait.ts";
+
+const encoder = new TextEncoder();
+
+/** A raw TCP peer connected to a server: what it sends, and its lines read back. */
+class Peer implements Disposable {
+  readonly conn: Deno.Conn;
+  readonly reader: LineReader;
+
+  private constructor(conn: Deno.Conn) {
+    this.conn = conn;
+    this.reader = new LineReader(conn, { maxLineBytes: 64 * 1024 });
+  }
+
+  static async connect(port: number): Promise<Peer> {
+    return new Peer(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  async send(text: string): Promise<void> {
+    await writeAll(this.conn, encoder.encode(text));
+  }
+
+  /** The next line the program sends, within the browser's wait. */
+  async line(): Promise<string | null> {
+    return await within(this.reader.readLine(), BROWSER_WAIT_MS, "the peer reading a line");
+  }
+
+  [Symbol.dispose](): void {
+    try {
+      this.conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+/** A server with `--web` on 127.0.0.1, its chat port and its page's address. */
+async function webServer(args: string[] = []): Promise<{ server: RunningProgram; port: number; web: WebAddress }> {
+  const { server, port } = await startServer(["127.0.0.1", "0", "--web", ...args]);
+  try {
+    return { server, port, web: await webAddress(server) };
+  } catch (error) {
+    await server[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+function assertNoPageErrors(browser: Browser): void {
+  assert.equal(browser.errors.length, 0, browser.errorText);
+}
+
+function assertClean(program: RunningProgram): void {
+  assert.ok(!hasStackTrace(program.stderr.text), program.stderr.text);
+}
+
+browserTest(
+  "server --web with a plain peer, taking turns: the peer's line shows, the person's line is sent",
+  async (browser) => {
+    const { server, port, web } = await webServer();
+    await using _server = server;
+    const chat = await ChatPage.open(browser, web);
+    using peer = await Peer.connect(port);
+    await server.stderr.waitFor(/^connected: /);
+
+    await peer.send("hello from the peer\n");
+    await chat.waitForEntry("127.0.0.1", "hello from the peer");
+
+    await chat.say("hello from the page");
+    assert.equal(await peer.line(), "hello from the page");
+    await chat.waitForEntry("you", "hello from the page");
+
+    // Another turn each way.
+    await peer.send("second from the peer\n");
+    await chat.waitForEntry("127.0.0.1", "second from the peer");
+    await chat.say("second from the page");
+    assert.equal(await peer.line(), "second from the page");
+
+    // The chat is in the page, not on stdout.
+    assert.deepEqual(server.stdout.lines, []);
+    assertNoPageErrors(browser);
+    assertClean(server);
+  },
+);
+
+browserTest("client --web --duplex with a parley server: both ways, at any time", async (browser) => {
+  const { server, port } = await startServer(["127.0.0.1", "0", "--duplex"]);
+  await using _server = server;
+  await using client = spawnProgram("client", ["127.0.0.1", String(port), "--duplex", "--web"]);
+  const web = await webAddress(client);
+  const chat = await ChatPage.open(browser, web);
+  await server.stderr.waitFor(/^connected: /);
+  const peerName = `127.0.0.1:${port}`;
+
+  await server.write("from the server, first\n");
+  await chat.waitForEntry(peerName, "from the server, first");
+  await server.write("from the server, second\n");
+  await chat.waitForEntry(peerName, "from the server, second");
+
+  await chat.say("from the page, first");
+  await chat.say("from the page, second");
+  await server.stdout.waitFor(/^from the page, second$/);
+  assert.deepEqual(server.stdout.lines, ["from the page, first", "from the page, second"]);
+  await chat.waitForEntry("you", "from the page, first");
+  await chat.waitForEntry("you", "from the page, second");
+
+  await server.write("and a reply\n");
+  await chat.waitForEntry(peerName, "and a reply");
+  assert.deepEqual(client.stdout.lines, []);
+  assertNoPageErrors(browser);
+  assertClean(client);
+  assertClean(server);
+});
+
+browserTest("server --web with a parley client, taking turns: both ways", async (browser) => {
+  const { server, port, web } = await webServer();
+  await using _server = server;
+  const chat = await ChatPage.open(browser, web);
+  await using client = spawnProgram("client", ["127.0.0.1", String(port)]);
+  await server.stderr.waitFor(/^connected: /);
+
+  await client.write("the client speaks first\n");
+  await chat.waitForEntry("127.0.0.1", "the client speaks first");
+  await chat.say("the page answers");
+  await client.stdout.waitFor(/^the page answers$/);
+  await chat.waitForEntry("you", "the page answers");
+  await client.write("and again\n");
+  await chat.waitForEntry("127.0.0.1", "and again");
+  assertNoPageErrors(browser);
+  assertClean(server);
+});
+
+browserTest("the peer's markup and control characters show as text, and no script runs", async (browser) => {
+  const { server, port, web } = await webServer(["--duplex"]);
+  await using _server = server;
+  const chat = await ChatPage.open(browser, web);
+  const dialogs: string[] = [];
+  chat.page.on("dialog", (dialog) => {
+    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    dialog.dismiss().catch(() => {});
+  });
+  using peer = await Peer.connect(port);
+  await server.stderr.waitFor(/^connected: /);
+
+  await peer.send("<img src=x onerror=alert(1)>\n");
+  await peer.send("<script>window.pwned=1</script>\n");
+  await peer.send("bell \x1b[2J clear \x07 end\n");
+  await peer.send("last of the hostile lines\n");
+  await chat.waitForEntry("127.0.0.1", "last of the hostile lines");
+
+  const text = await chat.logText();
+  assert.ok(text.includes("<img src=x onerror=alert(1)>"), text);
+  assert.ok(text.includes("<script>window.pwned=1</script>"), text);
+  assert.ok(text.includes("bell ^[[2J clear ^G end"), text);
+  // deno-lint-ignore no-control-regex
+  assert.ok(!/[\x00-\x08\x0b-\x1f\x7f]/.test(text), `control characters in the log: ${JSON.stringify(text)}`);
+  assert.equal(await chat.page.locator('[role="log"] img').count(), 0);
+  assert.equal(await chat.page.locator('[role="log"] script').count(), 0);
+  assert.equal(await chat.page.locator("img[src=x]").count(), 0);
+  assert.equal(await chat.page.evaluate("typeof window.pwned"), "undefined");
+  assert.deepEqual(dialogs, []);
+  assertNoPageErrors(browser);
+  assertClean(server);
+});
+
+browserTest("reloading the page, or opening it again, shows the conversation so far", async (browser) => {
+  const { server, port, web } = await webServer();
+  await using _server = server;
+  const chat = await ChatPage.open(browser, web);
+  using peer = await Peer.connect(port);
+  await server.stderr.waitFor(/^connected: /);
+  await peer.send("before the reload\n");
+  await chat.waitForEntry("127.0.0.1", "before the reload");
+  await chat.say("my answer before the reload");
+  assert.equal(await peer.line(), "my answer before the reload");
+  await chat.waitForEntry("you", "my answer before the reload");
+
+  await chat.page.reload();
+  await chat.ready();
+  await chat.waitForEntry("127.0.0.1", "before the reload");
+  await chat.waitForEntry("you", "my answer before the reload");
+  assert.equal(await chat.count("before the reload"), 2, await chat.logText());
+
+  // The session goes on from the reloaded page.
+  await peer.send("after the reload\n");
+  await chat.waitForEntry("127.0.0.1", "after the reload");
+  await chat.say("my answer after the reload");
+  assert.equal(await peer.line(), "my answer after the reload");
+
+  // The tab closed and opened again, the browser still running with another tab (the cookie holds the
+  // token; closing the browser's last tab ends its session, cookie and all): everything so far.
+  await browser.newPage();
+  await chat.page.close();
+  const again = await ChatPage.open(browser, `${web.origin}/`);
+  await again.waitForEntry("127.0.0.1", "before the reload");
+  await again.waitForEntry("127.0.0.1", "after the reload");
+  await again.waitForEntry("you", "my answer after the reload");
+  // The printed address, opened again, likewise.
+  const printed = await ChatPage.open(browser, web);
+  await printed.waitForEntry("127.0.0.1", "before the reload");
+  await printed.waitForEntry("you", "my answer after the reload");
+  assertNoPageErrors(browser);
+  assertClean(server);
+});
+
+browserTest("the tab's title counts the lines that arrive while it is hidden", async (browser) => {
+  const { server, port, web } = await webServer(["--duplex"]);
+  await using _server = server;
+  const chat = await ChatPage.open(browser, web);
+  using peer = await Peer.connect(port);
+  await server.stderr.waitFor(/^connected: /);
+  await peer.send("seen while visible\n");
+  await chat.waitForEntry("127.0.0.1", "seen while visible");
+  assert.ok(!(await chat.page.title()).startsWith("("), await chat.page.title());
+
+  await setHidden(chat, true);
+  await peer.send("unseen one\n");
+  await peer.send("unseen two\n");
+  await chat.waitForEntry("127.0.0.1", "unseen two");
+  await waitForTitle(chat, (title) => title.startsWith("(2) "), "a title starting with (2)");
+  assert.equal(await chat.page.title(), "(2) parley: 127.0.0.1");
+
+  await setHidden(chat, false);
+  await waitForTitle(chat, (title) => !title.startsWith("("), "the count gone from the title");
+  assertNoPageErrors(browser);
+});
+
+/** Makes the page believe it is hidden (or visible again), as when the person switches tabs. */
+async function setHidden(chat: ChatPage, hidden: boolean): Promise<void> {
+  await chat.page.evaluate(`(() => {
+    const hidden = ${hidden};
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => hidden ? "hidden" : "visible" });
+    Object.defineProperty(document, "hasFocus", { configurable: true, value: () => !hidden });
+    document.dispatchEvent(new Event("visibilitychange"));
+    window.dispatchEvent(new Event(hidden ? "blur" : "focus"));
+  })()`);
+}
+
+async function waitForTitle(chat: ChatPage, test: (title: string) => boolean, what: string): Promise<void> {
+  let title = "";
+  await waitFor(async () => test(title = await chat.page.title()), {
+    what,
+    timeoutMs: BROWSER_WAIT_MS,
+    intervalMs: 50,
+    detail: () => `the title: ${JSON.stringify(title)}`,
+  });
+}
+
+/** Sends `request` (an HTTP/1.1 request's head) on a new connection to `port`; returns the status line. */
+async function rawRequest(port: number, request: string): Promise<string> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(conn, encoder.encode(request.replaceAll("\n", "\r\n") + "\r\n"));
+  const reader = new LineReader(conn, { maxLineBytes: 16 * 1024 });
+  const line = await within(reader.readLine(), BROWSER_WAIT_MS, "the page's server answering");
+  return line === null ? "(closed)" : line.replace(/\r$/, "");
+}
+
+/** The status of a GET of `path`, with `headers`, and the response's headers; the body is read and dropped. */
+async function get(web: WebAddress, path: string, headers: Record<string, string> = {}) {
+  const response = await fetch(`${web.origin}${path}`, { headers, redirect: "manual" });
+  await response.body?.cancel();
+  return response;
+}
+
+browserTest(
+  "the page's server refuses a missing or wrong token, another Host, and a WebSocket from another origin",
+  async (browser) => {
+    const { server, web } = await webServer();
+    await using _server = server;
+    const cookie = { cookie: `parley_token=${web.token}` };
+
+    // The printed address: a redirect that sets the cookie, which then opens the page.
+    const redirect = await get(web, `/?t=${web.token}`);
+    assert.equal(redirect.status, 303);
+    assert.equal(redirect.headers.get("location"), "/");
+    const setCookie = redirect.headers.get("set-cookie") ?? "";
+    assert.match(setCookie, new RegExp(`^parley_token=${web.token};`));
+    for (const attribute of ["HttpOnly", "SameSite=Strict", "Path=/"]) {
+      assert.ok(setCookie.split(/;\s*/).includes(attribute), setCookie);
+    }
+    const ok = await get(web, "/", cookie);
+    assert.equal(ok.status, 200);
+    assert.match(ok.headers.get("content-security-policy") ?? "", /^default-src 'none'; script-src 'self'(;|$)/);
+    assert.equal((await get(web, "/app.js", cookie)).status, 200);
+    assert.equal((await get(web, "/app.css", cookie)).status, 200);
+
+    // No token, a wrong one, in the address or in the cookie.
+    const wrong = web.token.slice(0, -1) + (web.token.endsWith("A") ? "B" : "A");
+    for (const path of ["/", "/app.js", "/app.css", "/ws"]) assert.equal((await get(web, path)).status, 403, path);
+    assert.equal((await get(web, `/?t=${wrong}`)).status, 403);
+    assert.equal((await get(web, "/?t=")).status, 403);
+    assert.equal((await get(web, "/", { cookie: `parley_token=${wrong}` })).status, 403);
+    assert.equal((await get(web, "/app.js", { cookie: `parley_token=${wrong}` })).status, 403);
+
+    // Another name in Host (DNS rebinding), even with the token; localhost is this server too.
+    const request = (host: string, path = "/", more = "") =>
+      `GET ${path} HTTP/1.1\nHost: ${host}\nCookie: parley_token=${web.token}\nConnection: close\n${more}`;
+    assert.match(await rawRequest(web.port, request(`evil.example:${web.port}`)), /^HTTP\/1\.1 403 /);
+    assert.match(
+      await rawRequest(web.port, request(`evil.example:${web.port}`, `/?t=${web.token}`)),
+      /^HTTP\/1\.1 403 /,
+    );
+    assert.match(await rawRequest(web.port, request(`127.0.0.1:${web.port + 1}`)), /^HTTP\/1\.1 403 /);
+    assert.match(await rawRequest(web.port, request(`localhost:${web.port}`)), /^HTTP\/1\.1 200 /);
+
+    // The WebSocket: with the token, from this server's own origin it upgrades; from another origin, never.
+    const upgrade = (origin: string) =>
+      `GET /ws HTTP/1.1\nHost: 127.0.0.1:${web.port}\nCookie: parley_token=${web.token}\nUpgrade: websocket\n` +
+      `Connection: Upgrade\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n` +
+      (origin === "" ? "" : `Origin: ${origin}\n`);
+    assert.match(await rawRequest(web.port, upgrade(web.origin)), /^HTTP\/1\.1 101 /);
+    for (const origin of ["http://evil.example", `http://127.0.0.1:${web.port + 1}`, "null", ""]) {
+      const status = await rawRequest(web.port, upgrade(origin));
+      assert.match(status, /^HTTP\/1\.1 403 /, `Origin ${JSON.stringify(origin)}: ${status}`);
+    }
+
+    // In the browser: the person's own page connects; a page of another origin cannot, even on the same
+    // host (127.0.0.1, another port), where the browser does send the cookie.
+    const chat = await ChatPage.open(browser, web);
+    await using foreignHost = serveAttacker("127.0.0.2");
+    await using sameHost = serveAttacker("127.0.0.1");
+    for (const attacker of [foreignHost, sameHost]) {
+      const page = await browser.open(attacker.url);
+      const outcome = await page.evaluate(`new Promise((resolve) => {
+      const socket = new WebSocket("ws://127.0.0.1:${web.port}/ws");
+      socket.onopen = () => { resolve("open"); socket.close(); };
+      socket.onclose = (event) => resolve("closed " + event.code);
+      setTimeout(() => resolve("no answer"), ${BROWSER_WAIT_MS - 1000});
+    })`);
+      assert.equal(outcome, "closed 1006", attacker.url);
+      await page.close();
+    }
+    assert.equal(await chat.messageBox.isVisible(), true);
+    assertClean(server);
+  },
+);
+
+/** A page on another origin (`http://HOST:PORT/`) that a person might visit while chatting. */
+function serveAttacker(hostname: string): { url: string } & AsyncDisposable {
+  const abort = new AbortController();
+  const server = Deno.serve(
+    { hostname, port: 0, signal: abort.signal, onListen: () => {} },
+    () =>
+      new Response("<!doctype html><title>another site</title><p>another site</p>", {
+        headers: { "content-type": "text/html" },
+      }),
+  );
+  return {
+    url: `http://${hostname}:${server.addr.port}/`,
+    [Symbol.asyncDispose]: async () => {
+      abort.abort();
+      await server.finished;
+    },
+  };
+}
