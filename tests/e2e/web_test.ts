@@ -373,3 +373,43 @@ function serveAttacker(hostname: string): { url: string } & AsyncDisposable {
     },
   };
 }
+
+browserTest(
+  "at phone width the page fits, and 12,000 lines keep it responsive, its list capped at 10,000",
+  async (browser) => {
+    const { server, port, web } = await webServer(["--duplex"]);
+    await using _server = server;
+    const chat = await ChatPage.open(browser, web);
+    await chat.page.setViewportSize({ width: 360, height: 640 });
+    using peer = await Peer.connect(port);
+    await server.stderr.waitFor(/^connected: /);
+    // No sideways scrolling at 360 px, and the message box in view.
+    const width = Number(await chat.page.evaluate("document.documentElement.scrollWidth"));
+    assert.ok(width <= 360, `the page is ${width} px wide at 360`);
+    assert.ok(await chat.messageBox.isVisible());
+    // A flood of lines: the list keeps the last 10,000, and typing still answers.
+    const lines = Array.from({ length: 12_000 }, (_, i) => `line ${i}`);
+    await peer.send(lines.join("\n") + "\n");
+    await chat.waitForEntry("127.0.0.1", "line 11999");
+    await waitFor(
+      async () => (await chat.log.locator(".entry").count()) <= 10_000,
+      { what: "the list capped at 10,000 entries", timeoutMs: BROWSER_WAIT_MS },
+    );
+    const started = performance.now();
+    await chat.say("still here");
+    assert.equal(await within(readUntil(peer, "still here"), BROWSER_WAIT_MS, "the line from the page"), "still here");
+    await chat.waitForEntry("you", "still here");
+    assert.ok(performance.now() - started < BROWSER_WAIT_MS);
+    assertNoPageErrors(browser);
+    assertClean(server);
+  },
+);
+
+/** Reads the peer's lines until `wanted` comes; resolves to it. */
+async function readUntil(peer: Peer, wanted: string): Promise<string | null> {
+  for (let i = 0; i < 100; i++) {
+    const line = await peer.reader.readLine();
+    if (line === null || line === wanted) return line;
+  }
+  return null;
+}
