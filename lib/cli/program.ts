@@ -257,7 +257,7 @@ async function openInterface(
     const web = startWebServer(hub, options.webPort);
     const input = new InputQueue(hub.input, queueOptions);
     status.line(`open in a browser: ${web.url}`);
-    return { input, ui: new WebUi(hub, status, input, mode), web };
+    return { input, ui: new WebUi(hub, status, input, mode, options.name), web };
   }
   if (streams.terminal && streams.stdin.isTerminal() && streams.stdout.isTerminal()) {
     // Loaded only here: node:readline and node:process cost every start.

@@ -41,22 +41,28 @@ export class WebUi implements Ui {
   #hub: WebHub;
   #input: InputQueue;
   #mode: SessionMode;
+  #name: string | undefined;
   /** Status lines: on the terminal, and in the page. */
   readonly status: StatusSink;
 
-  /** Shows sessions in the pages of `hub`; status also on `terminal`; queue state from `input`. */
-  constructor(hub: WebHub, terminal: StatusSink, input: InputQueue, mode: SessionMode) {
+  /**
+   * Shows sessions in the pages of `hub`; status also on `terminal`; queue
+   * state from `input`; the peer named `name` (`--name`) instead of its address.
+   */
+  constructor(hub: WebHub, terminal: StatusSink, input: InputQueue, mode: SessionMode, name?: string) {
     this.#hub = hub;
     this.#input = input;
     this.#mode = mode;
+    this.#name = name;
     this.status = new WebStatus(hub, terminal);
     input.subscribe(() => hub.update({ queued: input.queued }));
   }
 
   /** Creates the view of a session with `peerName`, in `mode` (by default the program's). */
   view(peerName: string, mode: SessionMode = this.#mode, check?: string): WebView {
-    this.#hub.update({ peer: escapeControls(peerName), mode, check, idle: undefined, queued: this.#input.queued });
-    return new WebView(this.#hub, escapeControls(peerName), mode);
+    const label = escapeControls(this.#name ?? peerName);
+    this.#hub.update({ peer: label, mode, check, idle: undefined, queued: this.#input.queued });
+    return new WebView(this.#hub, label, mode, () => this.#input.queued);
   }
 
   /** Shows what the program does while no session runs. */
@@ -75,12 +81,17 @@ export class WebView implements SessionView, Disposable {
   #label: string;
   #duplex: boolean;
   #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  #queued: () => number;
 
-  /** Shows a session with the peer named `label` (made safe already), in `mode`, in the pages of `hub`. */
-  constructor(hub: WebHub, label: string, mode: SessionMode) {
+  /**
+   * Shows a session with the peer named `label` (made safe already), in
+   * `mode`, in the pages of `hub`; `queued` tells how many lines wait.
+   */
+  constructor(hub: WebHub, label: string, mode: SessionMode, queued: () => number = () => 0) {
     this.#hub = hub;
     this.#label = label;
     this.#duplex = mode === "duplex";
+    this.#queued = queued;
   }
 
   /** One line from the peer, made safe. */
@@ -104,11 +115,12 @@ export class WebView implements SessionView, Disposable {
 
   /** Whose turn it is. */
   turn(mine: boolean): void {
-    if (!this.#duplex) this.#hub.update({ turn: mine ? "mine" : "theirs" });
+    if (!this.#duplex) this.#hub.update({ turn: mine ? "mine" : "theirs", queued: this.#queued() });
   }
 
-  /** Our lines, as they go out (or once the peer confirmed them). */
+  /** Our lines, as they go out (or once the peer confirmed them); the count of those waiting goes down. */
   sent(lines: Uint8Array): void {
+    this.#hub.update({ queued: this.#queued() });
     const text = this.#decoder.decode(lines).split("\n");
     text.pop();
     for (const line of text) this.#line("you", line);

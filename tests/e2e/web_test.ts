@@ -413,3 +413,24 @@ async function readUntil(peer: Peer, wanted: string): Promise<string | null> {
   }
   return null;
 }
+
+browserTest("--name labels the peer in the page; lines sent leave no count of queued ones behind", async (browser) => {
+  const { server, port, web } = await webServer(["--name", "Sam"]);
+  await using _server = server;
+  const chat = await ChatPage.open(browser, web);
+  using peer = await Peer.connect(port);
+  await server.stderr.waitFor(/^connected: /);
+  await peer.send("hi, it is Sam\n");
+  await chat.waitForEntry("Sam", "hi, it is Sam");
+  await chat.say("hello Sam");
+  assert.equal(await peer.line(), "hello Sam");
+  await chat.waitForEntry("you", "hello Sam");
+  const state = chat.page.locator("#state");
+  await waitFor(async () => /waiting for Sam/.test(await state.textContent() ?? ""), {
+    what: "the state to say whose turn it is",
+    timeoutMs: BROWSER_WAIT_MS,
+  });
+  assert.doesNotMatch(await state.textContent() ?? "", /queued/);
+  assertNoPageErrors(browser);
+  assertClean(server);
+});
