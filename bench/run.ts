@@ -17,6 +17,7 @@ import { memory } from "./memory.ts";
 import { roundTrip } from "./round_trip.ts";
 import { startup } from "./startup.ts";
 import { handshake } from "./handshake.ts";
+import { webLoad, webLoadMissing } from "./web.ts";
 import { fixed, machine, ROOT } from "./support.ts";
 import { throughput } from "./throughput.ts";
 import { BULK_BUFFER_BYTES } from "../lib/wire/line_reader.ts";
@@ -127,6 +128,26 @@ report.push(
   "",
   `The secure handshake adds ${fixed(shakeSecure.firstLineMs - shakePlain.firstLineMs, 0)} ms to the first line ` +
     `(${fixed(shakeSecure.connectedMs - shakePlain.connectedMs, 0)} ms to \`connected to\`).`,
+  "",
+);
+
+log("chat page…");
+const webRuns = quick ? 1 : 5;
+const webMissing = webLoadMissing();
+const web = webMissing === undefined ? await webLoad(webRuns) : undefined;
+report.push(
+  "**Chat page** (`--web`): from launching `server --web` to its page being interactive in headless chromium (the " +
+    "Message box enabled, the peer shown) and to the peer's first line shown in the conversation, on loopback. A raw " +
+    "peer connects as soon as the server listens and sends its line once the page is interactive; the browser, " +
+    `already running, opens the printed address at once (median of ${webRuns} run${webRuns === 1 ? "" : "s"}). ` +
+    "Target: interactive within 1 s on loopback.",
+  "",
+  "| from launching the server | time (ms) |",
+  "| --- | --: |",
+  ...(web === undefined ? [`| chat page in chromium | missing: ${webMissing} |`] : [
+    `| to an interactive page | ${fixed(web.pageMs, 0)} |`,
+    `| to the peer's first line shown | ${fixed(web.firstMessageMs, 0)} |`,
+  ]),
 );
 
 const text = report.join("\n");

@@ -22,6 +22,7 @@ Deno.test("the benchmarks run in quick mode and report every measurement", async
       "| parley --duplex --code (encrypted) |",
       "| parley client --code (alternating), secure peer |",
       "| parley client --code |",
+      "| to an interactive page |",
       "| Deno socket pipe, 64 KiB buffer (the runtime's floor) |",
       "| Deno socket pipe, 1 MiB buffer (as parley's) |",
       "| flood, stdout read slowly (--duplex) |",
