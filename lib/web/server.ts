@@ -3,9 +3,10 @@
  *
  * Every request must name this server in its `Host` (`127.0.0.1:PORT` or
  * `localhost:PORT`): a web site that points its own name at 127.0.0.1 (DNS
- * rebinding) sends its own name, and is refused. Every request must carry
- * the token: once in the printed address (`/?t=TOKEN`), which sets it in
- * an `HttpOnly`, `SameSite=Strict` cookie and redirects to `/`, then in
+ * rebinding) sends its own name, and is refused. The page lives under a
+ * random path (`/PATH/`). Every request must carry the token: once in the
+ * printed address (`/PATH/?t=TOKEN`), which sets it in an `HttpOnly`,
+ * `SameSite=Strict` cookie for that path and redirects to `/PATH/`, then in
  * that cookie; without it, 403. The WebSocket must also come from a page of
  * this server (`Origin`), so that another site's page in the same browser,
  * which the cookie would not stop for a WebSocket, cannot connect
@@ -29,7 +30,7 @@ export const CONTENT_SECURITY_POLICY: string =
 
 /** The page's server, running. */
 export interface WebServer {
-  /** The address to open, with the token: `http://127.0.0.1:PORT/?t=TOKEN`. */
+  /** The address to open, with the token: `http://127.0.0.1:PORT/PATH/?t=TOKEN` (PATH: 16 random characters). */
   readonly url: string;
   /** The port it listens on. */
   readonly port: number;
@@ -77,6 +78,9 @@ function refuse(status: number, text: string): Response {
  */
 export function startWebServer(hub: WebHub, port = 0): WebServer {
   const token = crypto.getRandomValues(new Uint8Array(32)).toBase64({ alphabet: "base64url", omitPadding: true });
+  // The page lives under a path no one can guess, and the cookie is scoped to it: browsers send cookies to every
+  // port of a host, so another server on 127.0.0.1 gets the token only if asked for this very path.
+  const base = `/${crypto.getRandomValues(new Uint8Array(12)).toBase64({ alphabet: "base64url", omitPadding: true })}/`;
   const abort = new AbortController();
   let server: Deno.HttpServer<Deno.NetAddr>;
   let hosts: string[] = [];
@@ -86,14 +90,14 @@ export function startWebServer(hub: WebHub, port = 0): WebServer {
       if (!hosts.includes(host)) return refuse(403, "forbidden: this page is served to 127.0.0.1 only");
       const url = new URL(request.url);
       const given = url.searchParams.get("t");
-      if (url.pathname === "/" && given !== null) {
+      if (url.pathname === base && given !== null) {
         if (!sameSecret(given, token)) return refuse(403, "forbidden: wrong token");
         return new Response(null, {
           status: 303,
           headers: {
             ...SECURITY_HEADERS,
-            location: "/",
-            "set-cookie": `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+            location: base,
+            "set-cookie": `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=${base}`,
           },
         });
       }
@@ -103,14 +107,14 @@ export function startWebServer(hub: WebHub, port = 0): WebServer {
       if (held === undefined || !sameSecret(held, token)) {
         return refuse(403, "forbidden: open the address parley printed, with its token");
       }
-      switch (url.pathname) {
-        case "/":
+      switch (url.pathname.startsWith(base) ? url.pathname.slice(base.length) : undefined) {
+        case "":
           return page(PAGE_HTML, "text/html; charset=utf-8");
-        case "/app.js":
+        case "app.js":
           return page(APP_JS, "text/javascript; charset=utf-8");
-        case "/app.css":
+        case "app.css":
           return page(APP_CSS, "text/css; charset=utf-8");
-        case "/ws": {
+        case "ws": {
           const origin = request.headers.get("origin") ?? "";
           if (!hosts.some((allowed) => origin === `http://${allowed}`)) {
             return refuse(403, "forbidden: the chat connects only from its own page");
@@ -133,7 +137,7 @@ export function startWebServer(hub: WebHub, port = 0): WebServer {
   const listening = server.addr.port;
   hosts = [`127.0.0.1:${listening}`, `localhost:${listening}`];
   return {
-    url: `http://127.0.0.1:${listening}/?t=${token}`,
+    url: `http://127.0.0.1:${listening}${base}?t=${token}`,
     port: listening,
     async close() {
       hub.close();

@@ -210,7 +210,7 @@ browserTest("reloading the page, or opening it again, shows the conversation so 
   // token; closing the browser's last tab ends its session, cookie and all): everything so far.
   await browser.newPage();
   await chat.page.close();
-  const again = await ChatPage.open(browser, `${web.origin}/`);
+  const again = await ChatPage.open(browser, `${web.origin}${web.base}`);
   await again.waitForEntry("127.0.0.1", "before the reload");
   await again.waitForEntry("127.0.0.1", "after the reload");
   await again.waitForEntry("you", "my answer after the reload");
@@ -290,34 +290,39 @@ browserTest(
     const cookie = { cookie: `parley_token=${web.token}` };
 
     // The printed address: a redirect that sets the cookie, which then opens the page.
-    const redirect = await get(web, `/?t=${web.token}`);
+    const redirect = await get(web, `${web.base}?t=${web.token}`);
     assert.equal(redirect.status, 303);
-    assert.equal(redirect.headers.get("location"), "/");
+    assert.equal(redirect.headers.get("location"), web.base);
     const setCookie = redirect.headers.get("set-cookie") ?? "";
     assert.match(setCookie, new RegExp(`^parley_token=${web.token};`));
-    for (const attribute of ["HttpOnly", "SameSite=Strict", "Path=/"]) {
+    // Scoped to the page's random path: other servers on 127.0.0.1 are not sent it for their own pages.
+    for (const attribute of ["HttpOnly", "SameSite=Strict", `Path=${web.base}`]) {
       assert.ok(setCookie.split(/;\s*/).includes(attribute), setCookie);
     }
-    const ok = await get(web, "/", cookie);
+    const ok = await get(web, web.base, cookie);
     assert.equal(ok.status, 200);
     assert.match(ok.headers.get("content-security-policy") ?? "", /^default-src 'none'; script-src 'self'(;|$)/);
-    assert.equal((await get(web, "/app.js", cookie)).status, 200);
-    assert.equal((await get(web, "/app.css", cookie)).status, 200);
+    assert.equal((await get(web, `${web.base}app.js`, cookie)).status, 200);
+    assert.equal((await get(web, `${web.base}app.css`, cookie)).status, 200);
+    // Nothing outside that path, cookie or not.
+    assert.equal((await get(web, "/", cookie)).status, 404);
 
     // No token, a wrong one, in the address or in the cookie.
     const wrong = web.token.slice(0, -1) + (web.token.endsWith("A") ? "B" : "A");
-    for (const path of ["/", "/app.js", "/app.css", "/ws"]) assert.equal((await get(web, path)).status, 403, path);
-    assert.equal((await get(web, `/?t=${wrong}`)).status, 403);
-    assert.equal((await get(web, "/?t=")).status, 403);
-    assert.equal((await get(web, "/", { cookie: `parley_token=${wrong}` })).status, 403);
-    assert.equal((await get(web, "/app.js", { cookie: `parley_token=${wrong}` })).status, 403);
+    for (const path of ["", "app.js", "app.css", "ws"]) {
+      assert.equal((await get(web, `${web.base}${path}`)).status, 403, path);
+    }
+    assert.equal((await get(web, `${web.base}?t=${wrong}`)).status, 403);
+    assert.equal((await get(web, `${web.base}?t=`)).status, 403);
+    assert.equal((await get(web, web.base, { cookie: `parley_token=${wrong}` })).status, 403);
+    assert.equal((await get(web, `${web.base}app.js`, { cookie: `parley_token=${wrong}` })).status, 403);
 
     // Another name in Host (DNS rebinding), even with the token; localhost is this server too.
-    const request = (host: string, path = "/", more = "") =>
+    const request = (host: string, path = web.base, more = "") =>
       `GET ${path} HTTP/1.1\nHost: ${host}\nCookie: parley_token=${web.token}\nConnection: close\n${more}`;
     assert.match(await rawRequest(web.port, request(`evil.example:${web.port}`)), /^HTTP\/1\.1 403 /);
     assert.match(
-      await rawRequest(web.port, request(`evil.example:${web.port}`, `/?t=${web.token}`)),
+      await rawRequest(web.port, request(`evil.example:${web.port}`, `${web.base}?t=${web.token}`)),
       /^HTTP\/1\.1 403 /,
     );
     assert.match(await rawRequest(web.port, request(`127.0.0.1:${web.port + 1}`)), /^HTTP\/1\.1 403 /);
@@ -325,7 +330,7 @@ browserTest(
 
     // The WebSocket: with the token, from this server's own origin it upgrades; from another origin, never.
     const upgrade = (origin: string) =>
-      `GET /ws HTTP/1.1\nHost: 127.0.0.1:${web.port}\nCookie: parley_token=${web.token}\nUpgrade: websocket\n` +
+      `GET ${web.base}ws HTTP/1.1\nHost: 127.0.0.1:${web.port}\nCookie: parley_token=${web.token}\nUpgrade: websocket\n` +
       `Connection: Upgrade\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n` +
       (origin === "" ? "" : `Origin: ${origin}\n`);
     assert.match(await rawRequest(web.port, upgrade(web.origin)), /^HTTP\/1\.1 101 /);
@@ -342,7 +347,7 @@ browserTest(
     for (const attacker of [foreignHost, sameHost]) {
       const page = await browser.open(attacker.url);
       const outcome = await page.evaluate(`new Promise((resolve) => {
-      const socket = new WebSocket("ws://127.0.0.1:${web.port}/ws");
+      const socket = new WebSocket("ws://127.0.0.1:${web.port}${web.base}ws");
       socket.onopen = () => { resolve("open"); socket.close(); };
       socket.onclose = (event) => resolve("closed " + event.code);
       setTimeout(() => resolve("no answer"), ${BROWSER_WAIT_MS - 1000});

@@ -197,7 +197,8 @@ export function browserTest(name: string, fn: (browser: Browser) => Promise<void
 }
 
 /** The address a `--web` program prints: `open in a browser: http://127.0.0.1:PORT/?t=TOKEN`. */
-export const WEB_ADDRESS = /^open in a browser: (http:\/\/127\.0\.0\.1:(\d+)\/\?t=([A-Za-z0-9_-]{43}))$/;
+export const WEB_ADDRESS =
+  /^open in a browser: (http:\/\/127\.0\.0\.1:(\d+)(\/[A-Za-z0-9_-]{16}\/)\?t=([A-Za-z0-9_-]{43}))$/;
 
 /** Where a `--web` program serves its page. */
 export interface WebAddress {
@@ -207,6 +208,8 @@ export interface WebAddress {
   port: number;
   /** The token. */
   token: string;
+  /** The page's random path, `/PATH/`: everything it serves is under it. */
+  base: string;
   /** The page's origin: `http://127.0.0.1:PORT`. */
   origin: string;
 }
@@ -215,7 +218,7 @@ export interface WebAddress {
 export async function webAddress(program: RunningProgram): Promise<WebAddress> {
   const { match } = await program.stderr.waitFor(WEB_ADDRESS);
   const port = Number(match[2]);
-  return { url: match[1], port, token: match[3], origin: `http://127.0.0.1:${port}` };
+  return { url: match[1], port, base: match[3], token: match[4], origin: `http://127.0.0.1:${port}` };
 }
 
 /** The chat page as a person uses it: the conversation (`role="log"`) and the `Message` box. */

@@ -26,16 +26,18 @@ Deno.test("the chat page's server: the token, then the cookie; 403 without; Host
   const server = startWebServer(hub, 0);
   try {
     const { port, url } = server;
-    assert.match(url, new RegExp(`^http://127\\.0\\.0\\.1:${port}/\\?t=[A-Za-z0-9_-]{43}$`));
+    assert.match(url, new RegExp(`^http://127\\.0\\.0\\.1:${port}/[A-Za-z0-9_-]{16}/\\?t=[A-Za-z0-9_-]{43}$`));
     const token = new URL(url).searchParams.get("t")!;
+    const base = new URL(url).pathname;
     // The token once: a cookie the page's script cannot read, which other sites' requests do not carry.
     const first = await fetch(url, { redirect: "manual" });
     assert.equal(first.status, 303);
-    assert.equal(first.headers.get("location"), "/");
-    assert.equal(first.headers.get("set-cookie"), `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    assert.equal(first.headers.get("location"), base);
+    // Scoped to the page's random path: another server on 127.0.0.1 is not sent it for its own pages.
+    assert.equal(first.headers.get("set-cookie"), `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=${base}`);
     await first.body?.cancel();
     const cookie = { cookie: `${TOKEN_COOKIE}=${token}` };
-    for (const path of ["/", "/app.js", "/app.css"]) {
+    for (const path of [base, `${base}app.js`, `${base}app.css`]) {
       const ok = await fetch(`http://127.0.0.1:${port}${path}`, { headers: cookie });
       assert.equal(ok.status, 200, path);
       assert.equal(ok.headers.get("content-security-policy"), CONTENT_SECURITY_POLICY);
@@ -47,21 +49,29 @@ Deno.test("the chat page's server: the token, then the cookie; 403 without; Host
         await refused.body?.cancel();
       }
     }
-    const wrong = await fetch(`http://127.0.0.1:${port}/?t=${"B".repeat(43)}`, { redirect: "manual" });
+    const wrong = await fetch(`http://127.0.0.1:${port}${base}?t=${"B".repeat(43)}`, { redirect: "manual" });
     assert.equal(wrong.status, 403);
     await wrong.body?.cancel();
     // DNS rebinding: the browser names the attacker's host.
     const rebound = await rawRequest(port, [
-      "GET / HTTP/1.1",
+      `GET ${base} HTTP/1.1`,
       `Host: evil.example:${port}`,
       `Cookie: ${cookie.cookie}`,
     ]);
     assert.equal(rebound.status, 403, rebound.head);
-    const named = await rawRequest(port, ["GET / HTTP/1.1", `Host: localhost:${port}`, `Cookie: ${cookie.cookie}`]);
+    const named = await rawRequest(port, [
+      `GET ${base} HTTP/1.1`,
+      `Host: localhost:${port}`,
+      `Cookie: ${cookie.cookie}`,
+    ]);
     assert.equal(named.status, 200, named.head);
+    // Outside the page's path there is nothing, cookie or not.
+    const outside = await fetch(`http://127.0.0.1:${port}/`, { headers: cookie });
+    assert.equal(outside.status, 404);
+    await outside.body?.cancel();
     // Cross-site WebSocket hijacking: another origin's page, with the cookie, is refused the socket.
     const upgrade = (origin: string) => [
-      "GET /ws HTTP/1.1",
+      `GET ${base}ws HTTP/1.1`,
       `Host: 127.0.0.1:${port}`,
       `Cookie: ${cookie.cookie}`,
       `Origin: ${origin}`,
@@ -83,13 +93,15 @@ Deno.test("the chat page's socket: the conversation so far, then each entry; a l
   try {
     hub.add({ kind: "status", text: "connected: 127.0.0.1:5000", time: 1 });
     const token = new URL(server.url).searchParams.get("t")!;
+    const base = new URL(server.url).pathname;
     // Deno's WebSocket takes headers (as a browser's does not); the project-wide types know only the standard form.
     const options = { headers: { cookie: `${TOKEN_COOKIE}=${token}`, origin: `http://127.0.0.1:${server.port}` } };
-    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/ws`, options as unknown as string[]);
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}${base}ws`, options as unknown as string[]);
     const messages: unknown[] = [];
     const opened = Promise.withResolvers<void>();
     const second = Promise.withResolvers<void>();
     socket.onopen = () => opened.resolve();
+    socket.onerror = () => opened.reject(new Error("the page's socket did not open"));
     socket.onmessage = (event) => {
       messages.push(JSON.parse(event.data));
       if (messages.length === 2) second.resolve();

@@ -2,7 +2,7 @@
 /// <reference lib="dom" />
 /**
  * parley's chat page: shows the conversation and the state the program
- * sends over the WebSocket at `/ws`, and sends the lines the person enters.
+ * sends over the WebSocket at `ws` beside the page, and sends the lines the person enters.
  * The messages are those of lib/web/messages.ts, mirrored here in JSDoc.
  *
  * Every piece of text, the peer's lines and name included, is placed with
@@ -378,7 +378,10 @@ function handle(message) {
 // ------------------------------------------------------ the connection
 
 function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  // The socket sits beside the page, under the same random path.
+  const address = new URL("ws", location.href);
+  address.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(address.href);
   socket = ws;
   ws.addEventListener("open", () => {
     reconnects = 0;
