@@ -439,3 +439,43 @@ browserTest("--name labels the peer in the page; lines sent leave no count of qu
   assertNoPageErrors(browser);
   assertClean(server);
 });
+
+browserTest(
+  "in a private session the page shows the check words, and a line as said only once it is confirmed",
+  async (browser) => {
+    const code = "7-anvil-orbit-meadow";
+    const { server, port, web } = await webServer(["--duplex", `--code=${code}`]);
+    await using _server = server;
+    const chat = await ChatPage.open(browser, web);
+    // A peer that proves the code, then reads nothing (so confirms nothing) until told to.
+    using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const { pakeClientSide } = await import("../../lib/security/secure_handshake.ts");
+    const { codePassword } = await import("../../lib/security/code.ts");
+    const session = await pakeClientSide(conn, conn, {
+      password: codePassword(code),
+      mode: "duplex",
+      peerName: "server",
+    });
+    const state = chat.page.locator("#state");
+    const stateSays = (pattern: RegExp, what: string) =>
+      waitFor(async () => pattern.test(await state.textContent() ?? ""), { what, timeoutMs: BROWSER_WAIT_MS });
+    await stateSays(new RegExp(`private, check: ${session.check}`), "the check words");
+    await chat.say("are you there?");
+    await stateSays(/1 unconfirmed/, "one line on its way");
+    assert.ok(!(await chat.hasEntry("you", "are you there?")), "shown as said before it was confirmed");
+    // The peer reads it, and confirms.
+    const buffer = new Uint8Array(1024);
+    const n = await session.channel.read(buffer);
+    assert.equal(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), "are you there?\n");
+    const more = session.channel.read(buffer);
+    await chat.waitForEntry("you", "are you there?");
+    await waitFor(async () => !/unconfirmed/.test(await state.textContent() ?? ""), {
+      what: "no line left unconfirmed",
+      timeoutMs: BROWSER_WAIT_MS,
+    });
+    await session.channel.leave();
+    await more.catch(() => null);
+    session.channel.close();
+    assertNoPageErrors(browser);
+  },
+);
