@@ -296,6 +296,16 @@ function ackBody(seq: number): Uint8Array | RangeError {
   return body;
 }
 
+/** The start of `bytes` as text when it is a line of printable ASCII (up to 160 characters), else `undefined`. */
+function plainLine(bytes: Uint8Array): string | undefined {
+  let end = 0;
+  while (end < bytes.length && end < 160 && bytes[end] !== 0x0a) {
+    if (bytes[end] < 0x20 || bytes[end] > 0x7e) return undefined;
+    end++;
+  }
+  return end >= 4 ? new TextDecoder().decode(bytes.subarray(0, end)) : undefined;
+}
+
 /** Makes nonces: iv XOR (4 zero bytes || u64 BE seq), in one reused buffer. */
 class Nonces {
   #iv: DataView;
@@ -654,8 +664,12 @@ export class RecordReader {
       if (available < RECORD_HEADER_BYTES) return;
       const length = this.#view.getUint32(at);
       if (length < MIN_RECORD_CIPHERTEXT || length > MAX_RECORD_CIPHERTEXT) {
+        // A plain line where the first record belongs (a server turning us away as busy) is quoted, not measured.
+        const line = this.#taken === 0 ? plainLine(this.#buf.subarray(at, this.#end)) : undefined;
         this.#halt(
-          `a record header announced ${length} bytes; a record holds ${MIN_RECORD_CIPHERTEXT} to ${MAX_RECORD_CIPHERTEXT}`,
+          line !== undefined
+            ? `the other side sent a line where its records belong: ${JSON.stringify(line)}`
+            : `a record header announced ${length} bytes; a record holds ${MIN_RECORD_CIPHERTEXT} to ${MAX_RECORD_CIPHERTEXT}`,
         );
         return;
       }

@@ -71,3 +71,17 @@ Deno.test("secure channel: an answer written at once confirms the question it an
   b.close();
   await more.catch(() => {});
 });
+
+Deno.test("secure channel: a plain line where the first record belongs (a server turning us away) is quoted", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const [aToB, bToA] = [newKeys(), newKeys()];
+  const a = new SecureChannel(pair.client, pair.client, aToB, bToA, "b");
+  await pair.server.write(
+    encoder.encode("busy: the parley server on 127.0.0.1:4747 is in a session; try again later\n"),
+  );
+  await assert.rejects(
+    a.read(new Uint8Array(64)),
+    /the other side sent a line where its records belong: "busy: the parley server on 127\.0\.0\.1:4747 is in a session; try again later"$/,
+  );
+  a.close();
+});
