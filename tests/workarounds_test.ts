@@ -205,18 +205,21 @@ Deno.test("canary: a write to a stdout pipe nobody reads survives closing stdout
   }
 });
 
-Deno.test("canary: node:readline measures the whole line for every pasted character", async () => {
-  const paste = "x".repeat(200);
+/** Keyboard and screen for readline without a terminal: a TTY-like input, and an output `columns` wide that drops what it gets. */
+function fakeTerminal(columns: number) {
   const input = Object.assign(new PassThrough(), {
     isTTY: true,
     setRawMode(this: PassThrough) {
       return this;
     },
   });
-  const output = Object.assign(new Writable({ write: (_chunk, _encoding, done) => done() }), {
-    isTTY: true,
-    columns: 80,
-  });
+  const output = Object.assign(new Writable({ write: (_chunk, _encoding, done) => done() }), { isTTY: true, columns });
+  return { input, output };
+}
+
+Deno.test("canary: node:readline measures the whole line for every pasted character", async () => {
+  const paste = "x".repeat(200);
+  const { input, output } = fakeTerminal(80);
   const rl = readline.createInterface({ input, output, terminal: true, prompt: "" });
   try {
     let measured = 0;
@@ -249,16 +252,7 @@ Deno.test("canary: node:readline measures the whole line for every pasted charac
 });
 
 Deno.test("canary: node:readline loses count of its rows when a wide character wraps", async () => {
-  const input = Object.assign(new PassThrough(), {
-    isTTY: true,
-    setRawMode(this: PassThrough) {
-      return this;
-    },
-  });
-  const output = Object.assign(new Writable({ write: (_chunk, _encoding, done) => done() }), {
-    isTTY: true,
-    columns: 21,
-  });
+  const { input, output } = fakeTerminal(21);
   // 14 columns of prompt and three wide characters leave one column: the fourth wraps, that blank left behind.
   const rl = readline.createInterface({ input, output, terminal: true, prompt: "[your turn] > " });
   try {

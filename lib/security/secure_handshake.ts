@@ -19,7 +19,7 @@
  */
 
 import { writeAll } from "../io/buffered_writer.ts";
-import { ConnectionLostError, type ParleyError, ProtocolError } from "../io/errors.ts";
+import { ConnectionLostError, type ParleyError, ProtocolError, quote } from "../io/errors.ts";
 import { AuthError, NotSecureError } from "./auth_errors.ts";
 import { deadline } from "../io/time.ts";
 import type { Channel, Reader } from "../io/types.ts";
@@ -91,13 +91,6 @@ function decode(text: string | undefined, length: number): Uint8Array<ArrayBuffe
   }
 }
 
-/** A line as the peer may see it: safe to quote, and short. */
-function quoteLine(line: string): string {
-  const shown = line.length > 80 ? line.slice(0, 80) + "…" : line;
-  // deno-lint-ignore no-control-regex
-  return JSON.stringify(shown.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, "?"));
-}
-
 /** Runs a CPace step; a share the peer sent that is not valid is reported with the peer's name. */
 function namingPeer<T>(peerName: string, step: () => T): T {
   try {
@@ -161,7 +154,7 @@ export async function pakeClientSide(
       throw new NotSecureError(`${peerName} uses no code and no secret: connect without --code (or --secret-file)`);
     }
     throw new NotSecureError(
-      `${peerName} does not speak parley's secure handshake (it answered ${quoteLine(answer)}): ` +
+      `${peerName} does not speak parley's secure handshake (it answered ${quote(answer)}): ` +
         "is it a parley server started with --code?",
     );
   }
@@ -250,7 +243,7 @@ export async function pakeServerSide(
     throw new NotSecureError(
       first === undefined
         ? `${peerName} did not start the secure handshake: told it a code is needed`
-        : `${peerName} does not use a code (it sent ${quoteLine(first)}): told it a code is needed`,
+        : `${peerName} does not use a code (it sent ${quote(first)}): told it a code is needed`,
     );
   }
   const [mode, sidText, ya, extra] = first.slice(PAKE_PREFIX.length + 1).split(" ");

@@ -22,6 +22,7 @@ import {
   PAKE_PREFIX,
   PAKE_SID_BYTES,
 } from "../../lib/wire/protocol.ts";
+import { concatBytes } from "../support/escaped.ts";
 import { pause, within } from "../support/raw_peer.ts";
 import {
   assertExits,
@@ -65,17 +66,6 @@ interface Tamper {
   data(record: Uint8Array, index: number): Action;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function joined(chunks: readonly Uint8Array[]): Uint8Array {
-  return chunks.reduce(concat, new Uint8Array(0));
-}
-
 function closeQuietly(conn: { close(): void }): void {
   try {
     conn.close();
@@ -108,7 +98,7 @@ class Relay implements AsyncDisposable {
 
   /** Everything seen going `direction`, as one array. */
   bytes(direction: Direction): Uint8Array {
-    return joined(this.seen[direction]);
+    return concatBytes(this.seen[direction]);
   }
 
   /** Waits until `count` DATA records went `direction` (or were held or dropped). */
@@ -161,7 +151,7 @@ class Relay implements AsyncDisposable {
           await writeAll(to, bytes);
           continue;
         }
-        pending = concat(pending, bytes);
+        pending = concatBytes([pending, bytes]);
         const out: Uint8Array[] = [];
         let cut = false;
         while (lines > 0) {

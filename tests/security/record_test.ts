@@ -13,6 +13,7 @@ import {
 } from "../../lib/security/record.ts";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import type { Reader, Writer } from "../../lib/io/types.ts";
+import { concatBytes } from "../support/escaped.ts";
 import { connectedPair } from "../support/net.ts";
 
 const encoder = new TextEncoder();
@@ -43,23 +44,13 @@ async function seal(keys: DirectionKeys, seq: number, type: number, body: Uint8A
   const nonce = keys.iv.map((byte, i) => byte ^ counter[i]);
   const cipher = createCipheriv("chacha20-poly1305", keys.key, nonce, { authTagLength: 16 });
   cipher.setAAD(header, { plaintextLength: plain.length });
-  const ciphertext = concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-  return await Promise.resolve(concat([header, ciphertext]));
+  const ciphertext = concatBytes([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  return await Promise.resolve(concatBytes([header, ciphertext]));
 }
 
 /** Seals records 0, 1, … of `[type, body]` as one byte string. */
 async function sealAll(keys: DirectionKeys, records: [number, Uint8Array][]): Promise<Uint8Array> {
-  return concat(await Promise.all(records.map(([type, body], seq) => seal(keys, seq, type, body))));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(await Promise.all(records.map(([type, body], seq) => seal(keys, seq, type, body))));
 }
 
 /** Splits a stream of whole records at their headers. */
@@ -79,7 +70,7 @@ async function readAll(source: Reader): Promise<Uint8Array> {
   const buf = new Uint8Array(64 * 1024);
   for (;;) {
     const n = await source.read(buf);
-    if (n === null) return concat(parts);
+    if (n === null) return concatBytes(parts);
     parts.push(buf.slice(0, n));
   }
 }
@@ -166,7 +157,7 @@ async function throughRelay(
     })(),
     (async () => {
       sent = splitRecords(await readAll(near.server));
-      await writeAll(far.client, concat(alter(sent.map((record) => record.slice()))));
+      await writeAll(far.client, concatBytes(alter(sent.map((record) => record.slice()))));
       await far.client.closeWrite();
     })(),
     drain(new RecordReader(far.server, keys)),
@@ -396,7 +387,7 @@ Deno.test("record: the plaintext never appears on the wire", async () => {
   ]);
   assert.equal(outcome.error, undefined);
   assert.equal(bodies(outcome)[49], line.repeat(50));
-  const wire = new TextDecoder("latin1").decode(concat(tap.parts));
+  const wire = new TextDecoder("latin1").decode(concatBytes(tap.parts));
   for (const piece of ["attack", "dawn", "secret", "password"]) assert.ok(!wire.includes(piece), piece);
 });
 
@@ -554,7 +545,7 @@ Deno.test("record: ChaCha20-Poly1305 from node:crypto passes RFC 8439's AEAD tes
   );
   const cipher = createCipheriv("chacha20-poly1305", key, nonce, { authTagLength: 16 });
   cipher.setAAD(aad, { plaintextLength: plain.length });
-  const sealed = concat([cipher.update(plain), cipher.final()]);
+  const sealed = concatBytes([cipher.update(plain), cipher.final()]);
   const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
   assert.equal(
     hex(sealed),
