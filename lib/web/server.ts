@@ -16,7 +16,7 @@
  * @module
  */
 
-import { ParleyError } from "../io/errors.ts";
+import { describeIoError, isIoError, ParleyError } from "../io/errors.ts";
 import { APP_CSS, APP_JS, PAGE_HTML } from "./assets.ts";
 import type { WebHub } from "./hub.ts";
 
@@ -131,8 +131,10 @@ export function startWebServer(hub: WebHub, port = 0): WebServer {
       }
     });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new WebServerError(`Cannot serve the chat page on 127.0.0.1:${port}: ${reason}`, { cause: error });
+    if (!isIoError(error)) throw error;
+    throw new WebServerError(`Cannot serve the chat page on 127.0.0.1:${port}: ${describeIoError(error)}`, {
+      cause: error,
+    });
   }
   const listening = server.addr.port;
   hosts = [`127.0.0.1:${listening}`, `localhost:${listening}`];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { WebHub } from "../../lib/web/hub.ts";
-import { CONTENT_SECURITY_POLICY, startWebServer, TOKEN_COOKIE } from "../../lib/web/server.ts";
+import { CONTENT_SECURITY_POLICY, startWebServer, TOKEN_COOKIE, WebServerError } from "../../lib/web/server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -127,4 +127,14 @@ Deno.test("the chat page's socket: the conversation so far, then each entry; a l
   } finally {
     await server.close();
   }
+});
+
+Deno.test("a port that is taken: one line naming the address and why", () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  assert.throws(
+    () => startWebServer(new WebHub("alternating"), taken.addr.port),
+    (error: unknown) =>
+      error instanceof WebServerError &&
+      error.message === `Cannot serve the chat page on 127.0.0.1:${taken.addr.port}: address already in use`,
+  );
 });
