@@ -1,16 +1,17 @@
 /**
  * The encrypted record layer of the secure session: numbered, authenticated
- * records over a byte stream, sealed with AES-256-GCM through Web Crypto
- * (`crypto.subtle`). The keys come ready from the handshake (CPace), one
- * {@linkcode DirectionKeys} per direction.
+ * records over a byte stream, sealed with ChaCha20-Poly1305 (RFC 8439) as the
+ * runtime's `node:crypto` provides it (docs/design.md says why this one). The
+ * keys come ready from the handshake (CPace), one {@linkcode DirectionKeys}
+ * per direction.
  *
  * The format:
  *
  * - Per direction the layer gets
- *   `DirectionKeys { key: CryptoKey; iv: Uint8Array }`: the key an AES-256-GCM
- *   key, the IV 12 bytes.
+ *   `DirectionKeys { key: Uint8Array; iv: Uint8Array }`: a 32-byte key, a
+ *   12-byte IV.
  * - A record on the wire: a 4-byte header = u32 big-endian length L of the
- *   ciphertext that follows (ciphertext includes the 16-byte GCM tag), then
+ *   ciphertext that follows (ciphertext includes the 16-byte Poly1305 tag), then
  *   L bytes. Plaintext = 1 type byte + body, body at most
  *   {@linkcode MAX_RECORD_BODY} = 65536 bytes, so 17 <= L <= 65536+1+16. A
  *   header outside that range is rejected at once, before allocating
@@ -59,7 +60,7 @@ export const MAX_RECORD_BODY = 65536;
 /** Bytes of a record's header: the u32 big-endian length of the ciphertext. */
 export const RECORD_HEADER_BYTES = 4;
 
-/** Bytes of the GCM authentication tag at the end of every ciphertext. */
+/** Bytes of the Poly1305 authentication tag at the end of every ciphertext. */
 export const RECORD_TAG_BYTES = 16;
 
 /** Shortest ciphertext: a type byte, an empty body and the tag (17). */
@@ -317,7 +318,7 @@ class Nonces {
     this.#nonce.set(iv);
   }
 
-  /** The nonce of record `seq`; valid until the next call (Web Crypto copies it when called). */
+  /** The nonce of record `seq`; valid until the next call (the cipher copies it when made). */
   of(seq: number): Uint8Array<ArrayBuffer> {
     this.#view.setUint32(4, this.#iv.getUint32(4) ^ high32(seq));
     this.#view.setUint32(8, this.#iv.getUint32(8) ^ (seq >>> 0));
@@ -347,7 +348,7 @@ export class RecordWriter {
   /** The next record's sequence number. */
   #next = 0;
   #stage: Stage = "open";
-  /** Scratch for the plaintext and the additional data: Web Crypto copies both when called. */
+  /** Scratch for the type byte and the additional data: the cipher takes both when called. */
   #type = new Uint8Array(1);
   #aad = new Uint8Array(RECORD_HEADER_BYTES);
   #aadView = new DataView(this.#aad.buffer);
@@ -357,13 +358,12 @@ export class RecordWriter {
   /** Settles when every record so far is written or has failed; never rejects. */
   #tail: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
+  #buffers = new BufferPool();
 
   /**
-   * Creates a writer for one direction. `keys.key` must be an AES-256-GCM
-   * key that allows `encrypt`; `keys.iv` is copied.
+   * Creates a writer for one direction; `keys` are copied.
    *
-   * @throws {RangeError} when the IV is not 12 bytes.
-   * @throws {TypeError} when the key is not such a key.
+   * @throws {RangeError} when the key is not 32 bytes or the IV not 12.
    */
   constructor(sink: Writer, keys: DirectionKeys) {
     this.#sink = sink;
@@ -434,8 +434,8 @@ export class RecordWriter {
       if (refusal !== undefined) return Promise.reject(refusal);
       total += RECORD_HEADER_BYTES + 1 + body.length + RECORD_TAG_BYTES;
     }
-    const out = new Uint8Array(total);
-    const view = new DataView(out.buffer);
+    const out = this.#buffers.take(total);
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
     let at = 0;
     let seq = 0;
     for (const [type, body] of records) {
@@ -453,6 +453,9 @@ export class RecordWriter {
       await writeAll(this.#sink, out);
       return seq;
     });
+    // Once written, or failed (nothing more is written then), the buffer is free again.
+    const free = () => this.#buffers.give(out);
+    written.then(free, free);
     this.#tail = written.then(() => {}, (error: unknown) => {
       this.#failure ??= { error };
     });
@@ -497,6 +500,45 @@ export class RecordWriter {
   }
 }
 
+/**
+ * Batches of sealed records at least this big are sealed into buffers that
+ * are kept and reused; smaller ones (a chat's lines) into buffers of their
+ * own, which cost little.
+ */
+const POOLED_FROM_BYTES = 64 * 1024;
+
+/**
+ * Size of a kept buffer: a batch of 1 MiB of lines (what the session hands
+ * over in a bulk transfer) with the headers and tags of its records. A larger
+ * batch gets a buffer of its own.
+ */
+const POOLED_BUFFER_BYTES = 1024 * 1024 + 64 * 1024;
+
+/** Most buffers kept: as many batches as the secure channel lets wait to be written, and one more. */
+const MAX_POOLED_BUFFERS = 5;
+
+/**
+ * Buffers for sealed batches, reused once written. A fresh megabyte for every
+ * batch cost the sender as much as a third of its sealing time in a bulk
+ * transfer, in fresh pages. They only ever hold headers and ciphertext.
+ */
+class BufferPool {
+  #free: ArrayBuffer[] = [];
+
+  /** A buffer of `size` bytes: a kept one when the batch is big, else a new one. */
+  take(size: number): Uint8Array<ArrayBuffer> {
+    if (size < POOLED_FROM_BYTES || size > POOLED_BUFFER_BYTES) return new Uint8Array(size);
+    return new Uint8Array(this.#free.pop() ?? new ArrayBuffer(POOLED_BUFFER_BYTES), 0, size);
+  }
+
+  /** Takes back a buffer from {@linkcode BufferPool.take} once its bytes are written (or failed to be). */
+  give(bytes: Uint8Array<ArrayBuffer>): void {
+    if (bytes.buffer.byteLength === POOLED_BUFFER_BYTES && this.#free.length < MAX_POOLED_BUFFERS) {
+      this.#free.push(bytes.buffer);
+    }
+  }
+}
+
 /** What is wrong with a body of `type`, or `undefined`; also refuses unknown types. */
 function bodySizeProblem(type: number, body: Uint8Array): string | undefined {
   switch (type) {
@@ -530,21 +572,20 @@ function bodySizeProblem(type: number, body: Uint8Array): string | undefined {
  * Reads records from a {@linkcode Reader}, authenticates them and checks
  * the rules of the types.
  *
- * The reader owns one buffer of header + largest record
- * ({@linkcode capacity} bytes), reused for every read. It reads as much as
- * fits, checks each header as soon as its four bytes are in, and starts
- * opening each complete record at once (Web Crypto copies the ciphertext
- * when asked, so its bytes in the buffer are free again); only the start of
- * an incomplete record is moved back to the front. While a record is being
- * opened the reader already reads on, and opens up to
- * {@linkcode MAX_RECORDS_OPENING} records side by side: AES-GCM in Web
- * Crypto runs off the main thread, and this keeps both it and the socket
- * busy. So a read may be pending after {@linkcode next} resolves; closing
- * the source ends it, and its error is not reported.
+ * The reader owns one buffer ({@linkcode capacity} bytes, room for many
+ * records), reused for every read. It reads as much as fits, checks each
+ * header as soon as its four bytes are in, and opens each complete record
+ * into a fresh buffer (so its bytes in the read buffer are free again), up
+ * to {@linkcode MAX_RECORDS_OPENING} ahead of the caller. While the caller
+ * takes those, the reader already reads on into the room behind them; what
+ * is held moves back to the front only when that room is less than a
+ * largest record and little is held (moving most of the buffer at every
+ * record cost a bulk transfer a fifth of its time). So a read may be pending
+ * after {@linkcode next} resolves; closing the source ends it, and its error
+ * is not reported.
  *
  * Records come out in order, and an error comes out in its place: after the
- * records before it. Each body is a fresh buffer from Web Crypto, the
- * caller's to keep.
+ * records before it. Each body is a fresh buffer, the caller's to keep.
  *
  * One call to {@linkcode next} at a time. After a {@linkcode RecordError}
  * every later call fails with the same error; errors of the source itself
@@ -575,12 +616,10 @@ export class RecordReader {
   #failure: RecordError | undefined;
 
   /**
-   * Creates a reader for one direction. `keys.key` must be an AES-256-GCM
-   * key that allows `decrypt`; `keys.iv` is copied. It reads nothing until
-   * asked for a record.
+   * Creates a reader for one direction; `keys` are copied. It reads nothing
+   * until asked for a record.
    *
-   * @throws {RangeError} when the IV is not 12 bytes.
-   * @throws {TypeError} when the key is not such a key.
+   * @throws {RangeError} when the key is not 32 bytes or the IV not 12.
    */
   constructor(source: Reader, keys: DirectionKeys) {
     this.#source = source;
