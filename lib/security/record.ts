@@ -773,6 +773,8 @@ export class RecordReader {
     if (this.#reading !== undefined || this.#eof || this.#readFailure !== undefined || this.#halted) return;
     if (this.#stage === "left") return;
     if (this.#start === 0 && this.#end === this.#buf.length) return;
+    // Reading on would first move what is held to the front: wait until little is held.
+    if (this.#buf.length - this.#end < MIN_READ_ROOM && this.#end - this.#start > MIN_READ_ROOM) return;
     this.#startRead();
   }
 
