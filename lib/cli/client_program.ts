@@ -8,7 +8,7 @@ import { ExitCode, UsageError } from "../io/errors.ts";
 import { DEFAULT_PORT, endpointFromArgs, formatAddress, formatNetAddr } from "../net/address.ts";
 import { connect } from "../net/connect.ts";
 import { codePassword, parseCode } from "../security/code.ts";
-import { readyClientSide } from "../security/handshake.ts";
+import { loadSecureSession, readyClientSide } from "../security/handshake.ts";
 import { loadSecret } from "../security/secret.ts";
 import { readPemFile } from "../security/tls.ts";
 import { type OptionSpecs, parseCommandLine } from "./command_line.ts";
@@ -109,6 +109,8 @@ async function chat(options: ClientOptions, context: ProgramContext): Promise<nu
   const caCerts = options.caFile === undefined ? [] : [readPemFile("--ca", options.caFile, "certificate")];
   const password = options.code === undefined ? loadSecret(options.secretFile) : codePassword(options.code);
   const mode = options.duplex ? "duplex" : "alternating";
+  // The secure session loads while the connection is made (a failure shows in the handshake).
+  if (password !== undefined) loadSecureSession().catch(() => {});
   ui.idle(`connecting to ${target}`);
   const tcp = await connect(options.host, options.port, { timeoutMs: options.connectTimeoutMs, signal });
   if (tcp === null) return ExitCode.Ok;

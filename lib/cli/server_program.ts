@@ -20,7 +20,12 @@ import { listen } from "../net/listen.ts";
 import { AccessList } from "../security/access_list.ts";
 import { codePassword, generateCode, parseCode } from "../security/code.ts";
 import { FailureThrottle } from "../security/failure_throttle.ts";
-import { type ReadyConnection, readyServerSide, secureServerSide } from "../security/handshake.ts";
+import {
+  preloadSecureSession,
+  type ReadyConnection,
+  readyServerSide,
+  secureServerSide,
+} from "../security/handshake.ts";
 import { loadSecret, SECRET_ENV } from "../security/secret.ts";
 import { describeKeyPairError, isSelfSigned, readPemFile } from "../security/tls.ts";
 import { TlsTerminator } from "../security/tls_terminator.ts";
@@ -263,6 +268,8 @@ async function serveWith(
   ui.status.line(`listening on ${addresses.join(" and ")}${terminator ? " with TLS" : ""}`);
   ui.status.line(connectWith());
   if (isWildcard(options.host)) ui.status.line(reachFromElsewhere());
+  // Loaded now, not in the first client's handshake (a failure shows there).
+  if (code !== undefined || secret !== undefined) preloadSecureSession();
   if (!terminator && code === undefined && secret === undefined && options.access.open) {
     ui.status.line("note: no code, TLS or --allow: anyone who can reach this port can join and read along");
   }

@@ -103,6 +103,30 @@ export interface ServerHandshake {
   signal?: AbortSignal;
 }
 
+/** The secure session's module, loading or loaded. */
+let secureSession: Promise<typeof import("./secure_handshake.ts")> | undefined;
+
+/**
+ * Loads the secure handshake (CPace and its hashing) once, and resolves to
+ * its module. Loaded only for a secure session, so a plain one's start-up
+ * pays nothing; a client starts it as it connects, a server as it listens
+ * ({@linkcode preloadSecureSession}), so that no handshake waits for tens of
+ * milliseconds of loading.
+ */
+export function loadSecureSession(): Promise<typeof import("./secure_handshake.ts")> {
+  secureSession ??= import("./secure_handshake.ts");
+  return secureSession;
+}
+
+/**
+ * Loads all of the secure session, the record layer too, in the background:
+ * a server with a code or a secret calls this as it starts to listen.
+ * A failure to load shows in the handshake that needs it.
+ */
+export function preloadSecureSession(): void {
+  loadSecureSession().then((module) => module.loadRecordLayer()).catch(() => {});
+}
+
 /**
  * Readies a (secured) connection: on a plain one, watches for a TLS client;
  * with a secret, checks the client's proof.
@@ -150,8 +174,7 @@ export async function readyServerSide(
     throttle?.failed(peerHost);
     options.answered?.();
   };
-  // Loaded only for a secure session: its cryptography costs a plain one's start-up nothing.
-  const { pakeServerSide } = await import("./secure_handshake.ts");
+  const { pakeServerSide } = await loadSecureSession();
   const session = await pakeServerSide(channel, source, {
     password,
     passwordName: options.passwordName,
@@ -218,7 +241,7 @@ export async function readyClientSide(tcp: Deno.TcpConn, options: ClientHandshak
     }, looksLikeTls);
     // The server's port is part of its name: it is how it is reached.
     if (options.password === undefined) return { conn, source, peerName, peerHost: peerName };
-    const { pakeClientSide } = await import("./secure_handshake.ts");
+    const { pakeClientSide } = await loadSecureSession();
     const session = await pakeClientSide(
       conn,
       source,

@@ -40,7 +40,7 @@ import {
 } from "../wire/protocol.ts";
 import { PrefixedSource } from "../wire/source_adapters.ts";
 import { CPACE_SHARE_BYTES, CpaceError, cpaceInitiatorStart, cpaceResponderRespond } from "./cpace.ts";
-import { SecureChannel } from "./secure_channel.ts";
+import type { SecureChannel } from "./secure_channel.ts";
 import { CONFIRMATION_TAG_BYTES, confirmationTag, deriveSessionKeys, verifyConfirmation } from "./session_keys.ts";
 
 /** How the two sides take turns, as the handshake names it. */
@@ -125,6 +125,22 @@ async function readLine(reader: LineReader, peerName: string, during: string): P
   return line;
 }
 
+/** The record layer's module, loading or loaded. */
+let recordLayer: Promise<typeof import("./secure_channel.ts")> | undefined;
+
+/**
+ * Loads the record layer (with the runtime's `node:crypto`, tens of
+ * milliseconds of loading) once, and resolves to its module: a client starts
+ * it once its first message is sent, so that it loads while the server
+ * computes the answer; a server calls this when it starts to listen.
+ */
+export function loadRecordLayer(): Promise<typeof import("./secure_channel.ts")> {
+  recordLayer ??= import("./secure_channel.ts");
+  // Awaited where the channel is made; a failure to load shows there.
+  recordLayer.catch(() => {});
+  return recordLayer;
+}
+
 /**
  * The client's side: proves the password, learns the session's mode, and
  * returns the records channel. `refusal` turns a line that is not the
@@ -144,6 +160,8 @@ export async function pakeClientSide(
   const ci = encoder.encode(PAKE_CHANNEL);
   const run = cpaceInitiatorStart(options.password, ci, sid, encoder.encode(PAKE_CLIENT_AD + options.mode));
   await sendLine(conn, `${PAKE_PREFIX} ${options.mode} ${encode(sid)} ${encode(run.message.share)}`);
+  // Loaded while the server computes its answer: not in the way of our first message.
+  const loadingRecords = loadRecordLayer();
 
   const reader = new LineReader(source, { maxLineBytes: MAX_PAKE_LINE_BYTES });
   const answer = await readLine(reader, peerName, "before answering the code");
@@ -183,6 +201,7 @@ export async function pakeClientSide(
   }
   if (verdict !== PAKE_OK) throw new ProtocolError(`${peerName} sent a malformed handshake line`);
   const records = new PrefixedSource(reader.takeBuffered(), source);
+  const { SecureChannel } = await loadingRecords;
   return {
     channel: new SecureChannel(conn, records, keys.clientToServer, keys.serverToClient, peerName),
     mode: mode as Mode,
@@ -279,6 +298,7 @@ export async function pakeServerSide(
   }
   await sendLine(conn, PAKE_OK);
   const records = new PrefixedSource(reader.takeBuffered(), source);
+  const { SecureChannel } = await loadRecordLayer();
   return {
     channel: new SecureChannel(conn, records, keys.serverToClient, keys.clientToServer, peerName),
     mode: options.mode,

@@ -20,8 +20,14 @@ import {
   WrongProtocolError,
 } from "../../lib/io/errors.ts";
 import { cpaceResponderRespond } from "../../lib/security/cpace.ts";
-import { type ClientHandshake, readyClientSide, serverRefusal } from "../../lib/security/handshake.ts";
-import { AuthError, NotSecureError, pakeServerSide } from "../../lib/security/secure_handshake.ts";
+import {
+  type ClientHandshake,
+  loadSecureSession,
+  readyClientSide,
+  serverRefusal,
+} from "../../lib/security/handshake.ts";
+import { AuthError, loadRecordLayer, NotSecureError, pakeServerSide } from "../../lib/security/secure_handshake.ts";
+import { SecureChannel } from "../../lib/security/secure_channel.ts";
 import { confirmationTag, deriveSessionKeys } from "../../lib/security/session_keys.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import {
@@ -509,4 +515,12 @@ Deno.test("a failure that is not parley's nor the connection's passes through as
   const conn = new ScriptedConn([], bug);
   assert.equal(await rejection(readyClientSide(conn.asTcp, WITH_SECRET)), bug);
   assert.ok(conn.closed);
+});
+
+Deno.test("handshake: the secure session's modules load once, and are the ones imported statically", async () => {
+  // Loaded ahead (a client as it connects, a server as it listens): the handshake must find the same modules.
+  assert.equal(loadSecureSession(), loadSecureSession());
+  assert.equal(loadRecordLayer(), loadRecordLayer());
+  assert.equal((await loadSecureSession()).pakeServerSide, pakeServerSide);
+  assert.equal((await loadRecordLayer()).SecureChannel, SecureChannel);
 });
