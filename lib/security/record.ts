@@ -184,6 +184,22 @@ export interface DataAckRecord {
  */
 export class RecordError extends ProtocolError {}
 
+/**
+ * A line of text came where the first record belongs: the other side does
+ * not speak records (a server turning us away as busy right after the
+ * handshake, say). The caller may know the line for what it is.
+ */
+export class PlainLineError extends RecordError {
+  /** The line as it came, up to 160 printable ASCII characters, without its end. */
+  readonly line: string;
+
+  /** Quotes `line` in the message. */
+  constructor(line: string) {
+    super(`the other side sent a line where its records belong: ${JSON.stringify(line)}`);
+    this.line = line;
+  }
+}
+
 /** The message of a record that fails authentication. */
 const NOT_AUTHENTIC = "a record did not authenticate: the connection was altered, " +
   "or a record was dropped, replayed or reordered";
@@ -706,16 +722,16 @@ export class RecordReader {
         // A plain line where the first record belongs (a server turning us away as busy) is quoted, not measured.
         const line = this.#taken === 0 ? plainLine(this.#buf.subarray(at, this.#end)) : undefined;
         this.#halt(
-          line !== undefined
-            ? `the other side sent a line where its records belong: ${JSON.stringify(line)}`
-            : `a record header announced ${length} bytes; a record holds ${MIN_RECORD_CIPHERTEXT} to ${MAX_RECORD_CIPHERTEXT}`,
+          line !== undefined ? new PlainLineError(line) : new RecordError(
+            `a record header announced ${length} bytes; a record holds ${MIN_RECORD_CIPHERTEXT} to ${MAX_RECORD_CIPHERTEXT}`,
+          ),
         );
         return;
       }
       if (available < RECORD_HEADER_BYTES + length) return;
       const seq = this.#taken;
       if (seq >= MAX_RECORDS) {
-        this.#halt(`more than 2^48 records came on one connection`);
+        this.#halt(new RecordError(`more than 2^48 records came on one connection`));
         return;
       }
       const body = at + RECORD_HEADER_BYTES;
@@ -734,9 +750,9 @@ export class RecordReader {
     }
   }
 
-  /** Queues `message` as an error after the records taken, and stops taking. */
-  #halt(message: string): void {
-    this.#opening.push({ seq: this.#taken, plain: Promise.resolve(undefined), error: new RecordError(message) });
+  /** Queues `error` after the records taken, and stops taking. */
+  #halt(error: RecordError): void {
+    this.#opening.push({ seq: this.#taken, plain: Promise.resolve(undefined), error });
     this.#halted = true;
   }
 

@@ -25,6 +25,7 @@ import {
   ACK_BODY_BYTES,
   MAX_RECORD_BODY,
   type ParleyRecord,
+  PlainLineError,
   RecordError,
   RecordReader,
   RecordType,
@@ -85,17 +86,28 @@ export class SecureChannel implements EndTelling {
   /** Bytes of ours the peer has confirmed so far. */
   #confirmedTotal = 0;
   #gone = Promise.withResolvers<Error | undefined>();
+  #refusal: ((line: string) => Error | undefined) | undefined;
 
   /**
    * Speaks records over `conn` (reading from `source`, which may hold bytes
    * read during the handshake) with `send` keys for our direction and
    * `receive` keys for the peer's; `peerName` names the peer in errors.
+   * `refusal` turns a plain line where the first record belongs (a server
+   * turning us away) into the error to report, if it knows the line.
    */
-  constructor(conn: Channel, source: Reader, send: DirectionKeys, receive: DirectionKeys, peerName: string) {
+  constructor(
+    conn: Channel,
+    source: Reader,
+    send: DirectionKeys,
+    receive: DirectionKeys,
+    peerName: string,
+    refusal?: (line: string) => Error | undefined,
+  ) {
     this.#conn = conn;
     this.#writer = new RecordWriter(conn, send);
     this.#reader = new RecordReader(source, receive);
     this.#peerName = peerName;
+    this.#refusal = refusal;
   }
 
   /** How the peer's direction ended, once `read` has returned `null`. */
@@ -315,6 +327,7 @@ export class SecureChannel implements EndTelling {
     try {
       record = await this.#reader.next();
     } catch (error) {
+      if (error instanceof PlainLineError) throw this.#refusal?.(error.line) ?? error;
       if (!isIoError(error)) throw error;
       throw new ConnectionLostError(`Connection with ${this.#peerName} lost: ${describeIoError(error)}`, {
         cause: error,

@@ -203,7 +203,8 @@ export async function pakeClientSide(
   const records = new PrefixedSource(reader.takeBuffered(), source);
   const { SecureChannel } = await loadingRecords;
   return {
-    channel: new SecureChannel(conn, records, keys.clientToServer, keys.serverToClient, peerName),
+    // Turned away right after the handshake (the server took another client meanwhile): said as such.
+    channel: new SecureChannel(conn, records, keys.clientToServer, keys.serverToClient, peerName, refusal),
     mode: mode as Mode,
     peerMode: mode as Mode,
     check: keys.check,

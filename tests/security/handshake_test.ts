@@ -19,6 +19,7 @@ import {
   RefusedError,
   WrongProtocolError,
 } from "../../lib/io/errors.ts";
+import { closeQuietly } from "../../lib/io/channel.ts";
 import { cpaceResponderRespond } from "../../lib/security/cpace.ts";
 import {
   type ClientHandshake,
@@ -404,6 +405,20 @@ Deno.test("with a secret, a refusal in place of the verdict (evicted while confi
       serverUpToVerdict(pair.server, line),
     ]);
     assertRefusal(error, type, message, name);
+  }
+});
+
+Deno.test("with a secret, a refusal right after the handshake (another client got in first) is reported as that refusal", async () => {
+  for (const { name, line, type, message } of REFUSALS.filter((refusal) => refusal.type !== AuthError)) {
+    using pair = await connectedPair("127.0.0.1");
+    const [ready] = await Promise.all([
+      readyClientSide(pair.client, WITH_SECRET),
+      // The handshake succeeds; then the acceptor, which has started another session meanwhile, turns us away.
+      serverUpToVerdict(pair.server, `${PAKE_OK}\n${line}`),
+    ]);
+    assert.ok(ready !== null);
+    assertRefusal(await rejection(ready.conn.read(new Uint8Array(64))), type, message, name);
+    closeQuietly(ready.conn);
   }
 });
 

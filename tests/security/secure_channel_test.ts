@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { BusyError } from "../../lib/io/errors.ts";
 import { RecordWriter } from "../../lib/security/record.ts";
 import { SecureChannel } from "../../lib/security/secure_channel.ts";
 import type { DirectionKeys } from "../../lib/security/session_keys.ts";
@@ -70,6 +71,28 @@ Deno.test("secure channel: an answer written at once confirms the question it an
   a.close();
   b.close();
   await more.catch(() => {});
+});
+
+Deno.test("secure channel: a plain line where the first record belongs is the caller's error when it knows the line", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const [aToB, bToA] = [newKeys(), newKeys()];
+  const known = (line: string) => line.startsWith("busy: ") ? new BusyError("b is busy") : undefined;
+  const a = new SecureChannel(pair.client, pair.client, aToB, bToA, "b", known);
+  await pair.server.write(
+    encoder.encode("busy: the parley server on 127.0.0.1:4747 is in a session; try again later\n"),
+  );
+  await assert.rejects(
+    a.read(new Uint8Array(64)),
+    (error) => error instanceof BusyError && error.message === "b is busy",
+  );
+  // The peer is gone with the same error, and a line it does not know is still quoted.
+  assert.ok((await a.peerGone) instanceof BusyError);
+  a.close();
+  using other = await connectedPair("127.0.0.1");
+  const c = new SecureChannel(other.client, other.client, aToB, bToA, "b", known);
+  await other.server.write(encoder.encode("hello there\n"));
+  await assert.rejects(c.read(new Uint8Array(64)), /records belong: "hello there"$/);
+  c.close();
 });
 
 Deno.test("secure channel: a plain line where the first record belongs (a server turning us away) is quoted", async () => {
