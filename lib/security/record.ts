@@ -36,7 +36,7 @@
  *   direction is refused like DATA after END.
  *
  * {@linkcode RecordWriter} seals and sends; {@linkcode RecordReader} reads,
- * opens and checks, in one reused buffer of header + largest record. Every
+ * opens and checks, in one reused buffer of {@linkcode RECORD_READ_BYTES}. Every
  * failure of the peer or of the network in between is a
  * {@linkcode RecordError}.
  *
@@ -76,8 +76,8 @@ export const MAX_RECORDS = 2 ** 48;
 export const RECORD_IV_BYTES = 12;
 
 /**
- * Most records a {@linkcode RecordReader} opens side by side, each holding a
- * copy of its ciphertext until it is delivered.
+ * Most records a {@linkcode RecordReader} opens ahead of its caller, each
+ * holding its plaintext until it is delivered.
  */
 export const MAX_RECORDS_OPENING = 16;
 
@@ -313,14 +313,25 @@ function ackBody(seq: number): Uint8Array | RangeError {
   return body;
 }
 
-/** The start of `bytes` as text when it is a line of printable ASCII (up to 160 characters), else `undefined`. */
-function plainLine(bytes: Uint8Array): string | undefined {
+/** Most characters of a plain line taken where the first record belongs. */
+const MAX_PLAIN_LINE = 160;
+
+/**
+ * The start of `bytes` as text when it is a line of printable ASCII (up to
+ * {@linkcode MAX_PLAIN_LINE} characters), else `undefined`; `whole` once its
+ * end (or the most characters taken) is in.
+ */
+function plainLine(bytes: Uint8Array): { text: string; whole: boolean } | undefined {
   let end = 0;
-  while (end < bytes.length && end < 160 && bytes[end] !== 0x0a) {
+  while (end < bytes.length && end < MAX_PLAIN_LINE && bytes[end] !== 0x0a) {
     if (bytes[end] < 0x20 || bytes[end] > 0x7e) return undefined;
     end++;
   }
-  return end >= 4 ? new TextDecoder().decode(bytes.subarray(0, end)) : undefined;
+  if (end < 4) return undefined;
+  return {
+    text: new TextDecoder().decode(bytes.subarray(0, end)),
+    whole: end < bytes.length || end === MAX_PLAIN_LINE,
+  };
 }
 
 /** Makes nonces: iv XOR (4 zero bytes || u64 BE seq), in one reused buffer. */
@@ -344,13 +355,15 @@ class Nonces {
 
 /**
  * Seals records and writes them to a {@linkcode Writer}, one write call
- * (with {@linkcode writeAll}) per record: header and ciphertext together.
+ * (with {@linkcode writeAll}) per call of a send method: every record it
+ * makes, headers and ciphertext together.
  *
  * Calls may overlap — say a DATA record from the input and an ACK from the
  * receiving side: records take their sequence numbers, and go out, in the
- * order of the calls. Each pending call holds its own record until it is
- * written, so the caller bounds how many it leaves pending. Once a write
- * fails, every later send fails with the same error.
+ * order of the calls. Each pending call holds its sealed records until they
+ * are written (a large batch in one of a few buffers kept for reuse), so the
+ * caller bounds how many it leaves pending. Once a write fails, every later
+ * send fails with the same error.
  *
  * Sending what the format forbids (an unknown type, a wrong body, DATA after
  * END, anything after LEAVE) is a bug in the caller and rejects with a
@@ -368,9 +381,6 @@ export class RecordWriter {
   #type = new Uint8Array(1);
   #aad = new Uint8Array(RECORD_HEADER_BYTES);
   #aadView = new DataView(this.#aad.buffer);
-  /** Header + ciphertext of the record being written; one write at a time. */
-  #out = new Uint8Array(RECORD_HEADER_BYTES + MAX_RECORD_CIPHERTEXT);
-  #outView = new DataView(this.#out.buffer);
   /** Settles when every record so far is written or has failed; never rejects. */
   #tail: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
@@ -442,7 +452,7 @@ export class RecordWriter {
     return this.#send(records);
   }
 
-  /** Seals `records` now, into one buffer of their own, and writes it once those before are written. */
+  /** Seals `records` now, into one buffer (a kept one for a large batch), and writes it once those before are written. */
   #send(records: [RecordType, Uint8Array][]): Promise<number> {
     let total = 0;
     for (const [type, body] of records) {
@@ -721,8 +731,10 @@ export class RecordReader {
       if (length < MIN_RECORD_CIPHERTEXT || length > MAX_RECORD_CIPHERTEXT) {
         // A plain line where the first record belongs (a server turning us away as busy) is quoted, not measured.
         const line = this.#taken === 0 ? plainLine(this.#buf.subarray(at, this.#end)) : undefined;
+        // Read in part: its end comes soon (or the stream's), and it is at most a few bytes more.
+        if (line !== undefined && !line.whole && !this.#eof) return;
         this.#halt(
-          line !== undefined ? new PlainLineError(line) : new RecordError(
+          line !== undefined ? new PlainLineError(line.text) : new RecordError(
             `a record header announced ${length} bytes; a record holds ${MIN_RECORD_CIPHERTEXT} to ${MAX_RECORD_CIPHERTEXT}`,
           ),
         );

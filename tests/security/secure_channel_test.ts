@@ -95,6 +95,29 @@ Deno.test("secure channel: a plain line where the first record belongs is the ca
   c.close();
 });
 
+Deno.test("secure channel: a plain line that comes in parts is taken whole; cut short by the end, its start is quoted", async () => {
+  const [aToB, bToA] = [newKeys(), newKeys()];
+  const known = (line: string) => line.startsWith("busy: the parley server") ? new BusyError("b is busy") : undefined;
+  {
+    using pair = await connectedPair("127.0.0.1");
+    const a = new SecureChannel(pair.client, pair.client, aToB, bToA, "b", known);
+    const reading = a.read(new Uint8Array(64));
+    await pair.server.write(encoder.encode("busy: the"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await pair.server.write(encoder.encode(" parley server on 127.0.0.1:4747 is in a session; try again later\n"));
+    await assert.rejects(reading, (error) => error instanceof BusyError);
+    a.close();
+  }
+  {
+    using pair = await connectedPair("127.0.0.1");
+    const a = new SecureChannel(pair.client, pair.client, aToB, bToA, "b", known);
+    await pair.server.write(encoder.encode("busy: the"));
+    await pair.server.closeWrite();
+    await assert.rejects(a.read(new Uint8Array(64)), /records belong: "busy: the"$/);
+    a.close();
+  }
+});
+
 Deno.test("secure channel: a plain line where the first record belongs (a server turning us away) is quoted", async () => {
   using pair = await connectedPair("127.0.0.1");
   const [aToB, bToA] = [newKeys(), newKeys()];
