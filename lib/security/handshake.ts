@@ -114,7 +114,11 @@ let secureSession: Promise<typeof import("./secure_handshake.ts")> | undefined;
  * milliseconds of loading.
  */
 export function loadSecureSession(): Promise<typeof import("./secure_handshake.ts")> {
-  secureSession ??= import("./secure_handshake.ts");
+  // A failed load is not kept: the next handshake tries again.
+  secureSession ??= import("./secure_handshake.ts").catch((error: unknown) => {
+    secureSession = undefined;
+    throw error;
+  });
   return secureSession;
 }
 

@@ -25,12 +25,14 @@ import { deadline } from "../io/time.ts";
 import type { Channel, Reader } from "../io/types.ts";
 import { LineReader, LineTooLongError } from "../wire/line_reader.ts";
 import {
+  BUSY_PREFIX,
   CODE_MISMATCH_LINE,
   CODE_SILENCE_MS,
   CONFIRM_PREFIX,
   MAX_PAKE_LINE_BYTES,
   NEEDS_CODE_LINE,
   NO_CODE_LINE,
+  OVERLOADED_PREFIX,
   PAKE_CHANNEL,
   PAKE_CLIENT_AD,
   PAKE_OK,
@@ -135,7 +137,11 @@ let recordLayer: Promise<typeof import("./secure_channel.ts")> | undefined;
  * computes the answer; a server calls this when it starts to listen.
  */
 export function loadRecordLayer(): Promise<typeof import("./secure_channel.ts")> {
-  recordLayer ??= import("./secure_channel.ts");
+  // A failed load is not kept: the next handshake tries again.
+  recordLayer ??= import("./secure_channel.ts").catch((error: unknown) => {
+    recordLayer = undefined;
+    throw error;
+  });
   // Awaited where the channel is made; a failure to load shows there.
   recordLayer.catch(() => {});
   return recordLayer;
@@ -202,9 +208,12 @@ export async function pakeClientSide(
   if (verdict !== PAKE_OK) throw new ProtocolError(`${peerName} sent a malformed handshake line`);
   const records = new PrefixedSource(reader.takeBuffered(), source);
   const { SecureChannel } = await loadingRecords;
+  // Turned away right after the handshake (the server took another client meanwhile): said as such. Only the
+  // acceptor's busy lines may come there; it is plain text, so any other line stays a protocol error.
+  const turnedAway = (line: string) =>
+    line.startsWith(BUSY_PREFIX) || line.startsWith(OVERLOADED_PREFIX) ? refusal(line) : undefined;
   return {
-    // Turned away right after the handshake (the server took another client meanwhile): said as such.
-    channel: new SecureChannel(conn, records, keys.clientToServer, keys.serverToClient, peerName, refusal),
+    channel: new SecureChannel(conn, records, keys.clientToServer, keys.serverToClient, peerName, turnedAway),
     mode: mode as Mode,
     peerMode: mode as Mode,
     check: keys.check,
