@@ -489,31 +489,37 @@ Deno.test("record: overlapping sends go out in the order of the calls", async ()
 Deno.test("record: batches of a bulk transfer reuse their buffers only once written, and arrive intact", async () => {
   using pair = await connectedPair("127.0.0.1");
   const keys = await newKeys();
-  // A sink that takes at most 16 KiB a call: batches wait in line to be written, each in the buffer it was sealed in.
-  const slow: Writer = { write: (p) => pair.client.write(p.subarray(0, 16 * 1024)) };
+  // A sink that takes at most 64 KiB a call, a millisecond apart: a 1 MiB batch is written over 16 ms or more.
+  const slow: Writer = {
+    write: async (p) => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return await pair.client.write(p.subarray(0, 64 * 1024));
+    },
+  };
   const writer = new RecordWriter(slow, keys);
   const batch = 1024 * 1024;
-  const rounds = 3;
-  const perRound = 6;
+  const batches = 12;
   const reading = drain(new RecordReader(pair.server, keys)).then((outcome) => {
     // A reader that stopped early stops reading: the writer's next writes then fail, not wait.
     if (outcome.error !== undefined) pair.server.close();
     return outcome;
   });
-  for (let round = 0; round < rounds; round++) {
-    // Sealed at once, written in turn: a buffer handed out again before its batch was written would corrupt it.
-    const sends: Promise<number>[] = [];
-    for (let i = 0; i < perRound; i++) {
-      sends.push(writer.sendLines(new Uint8Array(batch).fill(0x61 + round * perRound + i)));
-    }
-    const sent = await Promise.allSettled(sends);
-    if (sent.some((result) => result.status === "rejected")) break;
+  // A new batch every 3 ms, while those before are still being written: a buffer handed out again before its batch
+  // was written in full would be sealed over, and its records would not authenticate.
+  const sends: Promise<number>[] = [];
+  for (let i = 0; i < batches; i++) {
+    sends.push(writer.sendLines(new Uint8Array(batch).fill(0x61 + i)));
+    await new Promise((resolve) => setTimeout(resolve, 3));
   }
-  await writer.sendLeave().then(() => pair.client.closeWrite(), () => {});
+  const sent = await Promise.allSettled(sends);
+  if (sent.every((result) => result.status === "fulfilled")) {
+    await writer.sendLeave();
+    await pair.client.closeWrite();
+  }
   const outcome = await reading;
   assert.equal(outcome.error, undefined);
   const data = outcome.records.filter((record) => record.type === RecordType.Data);
-  assert.equal(data.length, rounds * perRound * batch / MAX_RECORD_BODY);
+  assert.equal(data.length, batches * batch / MAX_RECORD_BODY);
   data.forEach((record, i) => {
     const fill = 0x61 + Math.floor(i / (batch / MAX_RECORD_BODY));
     assert.ok(record.body.every((byte) => byte === fill), `record ${record.seq} holds another batch's bytes`);
