@@ -152,6 +152,10 @@ export class SecureChannel implements EndTelling {
         const stash = this.#stash;
         this.#stash = undefined;
         if (stash !== undefined && "error" in stash) throw stash.error;
+        if (stash === undefined && this.#reader.opening === 0) {
+          // About to wait for the peer: our next record's cipher is made meanwhile, not when a line is to go.
+          this.#writer.prepare();
+        }
         record = stash !== undefined ? stash.record : await this.#next();
       } catch (error) {
         if (error instanceof Error) this.#gone.resolve(error);
@@ -294,6 +298,8 @@ export class SecureChannel implements EndTelling {
   close(): void {
     this.#closed = true;
     this.#ackTimer?.cancel();
+    this.#writer.release();
+    this.#reader.release();
     this.#conn.close();
   }
 

@@ -502,6 +502,8 @@ Deno.test("with the same secret on both sides, the client and a real server side
   const buffer = new Uint8Array(64);
   const n = await server.channel.read(buffer);
   assert.equal(new TextDecoder().decode(buffer.subarray(0, n ?? 0)), "a private line\n");
+  client.conn.close();
+  server.channel.close();
 });
 
 Deno.test("with different secrets, both sides fail with the code mismatch, and the client tells the server", async () => {

@@ -526,6 +526,49 @@ Deno.test("record: batches of a bulk transfer reuse their buffers only once writ
   });
 });
 
+Deno.test("record: ciphers made ahead seal and open the records they were made for, and are let go", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const keys = await newKeys();
+  const writer = new RecordWriter(pair.client, keys);
+  const reader = new RecordReader(pair.server, keys);
+  // Made ahead for record 0, once however often asked; then a batch of three records, of which the first uses it.
+  writer.prepare();
+  writer.prepare();
+  await writer.sendLines(new Uint8Array(2 * MAX_RECORD_BODY + 10).fill(0x0a));
+  writer.prepare();
+  await writer.sendAck(0);
+  writer.prepare();
+  await writer.sendData(lines("after\n"));
+  // One made ahead and not used is let go: the sanitizer fails the test if its resource is left open.
+  writer.prepare();
+  writer.release();
+  writer.release();
+  await writer.sendLeave();
+  await pair.client.closeWrite();
+  // The reader makes its decipher ahead while it waits, and lets it go at the end of the stream.
+  const outcome = await drain(reader);
+  assert.equal(outcome.error, undefined);
+  assert.deepEqual(outcome.records.map((record) => [record.type, record.seq]), [
+    [1, 0],
+    [1, 1],
+    [1, 2],
+    [2, 3],
+    [1, 4],
+    [4, 5],
+  ]);
+  assert.equal(new TextDecoder().decode(outcome.records[4].body), "after\n");
+});
+
+Deno.test("record: a reader that fails lets go of the decipher it made ahead", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const reader = new RecordReader(pair.server, await newKeys());
+  const reading = drain(reader);
+  // It waits (and makes a decipher for record 0); then a header no record can have comes.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await writeAll(pair.client, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+  assertRecordError(await reading, /^a record header announced 4294967295 bytes/);
+});
+
 Deno.test("record: after a failed write every later send fails", async () => {
   using pair = await connectedPair("127.0.0.1");
   const writer = new RecordWriter(pair.client, await newKeys());
