@@ -93,6 +93,9 @@ export const MAX_RECORDS_OPENING = 16;
  */
 export const RECORD_READ_BYTES = 1024 * 1024;
 
+/** A read of at least this many bytes means a bulk transfer: the reader then reads on while its caller works. */
+export const READ_AHEAD_AFTER_BYTES = 16 * 1024;
+
 /** Room a read needs behind what the reader holds: one largest record and its header. */
 const MIN_READ_ROOM = RECORD_HEADER_BYTES + MAX_RECORD_CIPHERTEXT;
 
@@ -658,7 +661,10 @@ function bodySizeProblem(type: number, body: Uint8Array): string | undefined {
  * header as soon as its four bytes are in, and opens each complete record
  * into a fresh buffer (so its bytes in the read buffer are free again), up
  * to {@linkcode MAX_RECORDS_OPENING} ahead of the caller. While the caller
- * takes those, the reader already reads on into the room behind them; what
+ * takes those, the reader already reads on into the room behind them when
+ * the last read was large (a bulk transfer: {@linkcode READ_AHEAD_AFTER_BYTES}
+ * or more; after a chat line it reads when asked, as plain parley does, so
+ * that the line is shown without a read started in between); what
  * is held moves back to the front only when that room is less than a
  * largest record and little is held (moving most of the buffer at every
  * record cost a bulk transfer a fifth of its time). So a read may be pending
@@ -682,6 +688,8 @@ export class RecordReader {
   #start = 0;
   #end = 0;
   #eof = false;
+  /** Bytes the last read gave. */
+  #lastRead = 0;
   /** The read in progress, if any: it fills `#buf[#end, …)`. */
   #reading: Promise<void> | undefined;
   #readFailure: { error: unknown } | undefined;
@@ -899,6 +907,7 @@ export class RecordReader {
     if (this.#reading !== undefined || this.#eof || this.#readFailure !== undefined || this.#halted) return;
     if (this.#stage === "left") return;
     if (this.#start === 0 && this.#end === this.#buf.length) return;
+    if (this.#lastRead < READ_AHEAD_AFTER_BYTES) return;
     // Reading on would first move what is held to the front: wait until little is held.
     if (this.#buf.length - this.#end < MIN_READ_ROOM && this.#end - this.#start > MIN_READ_ROOM) return;
     this.#startRead();
@@ -919,6 +928,7 @@ export class RecordReader {
     this.#reading = this.#source.read(this.#buf.subarray(this.#end)).then((n) => {
       if (n === null) this.#eof = true;
       else this.#end += n;
+      this.#lastRead = n ?? 0;
       this.#reading = undefined;
     }, (error: unknown) => {
       this.#readFailure = { error };

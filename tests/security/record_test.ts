@@ -569,6 +569,22 @@ Deno.test("record: a reader that fails lets go of the decipher it made ahead", a
   assertRecordError(await reading, /^a record header announced 4294967295 bytes/);
 });
 
+Deno.test("record: after a small read the reader reads again only when asked; a chat line goes up with no read begun", async () => {
+  using pair = await connectedPair("127.0.0.1");
+  const keys = await newKeys();
+  const read = new Counted(pair.server);
+  const reader = new RecordReader(read, keys);
+  const writer = new RecordWriter(pair.client, keys);
+  await writer.sendData(lines("a chat line\n"));
+  const record = await reader.next();
+  assert.equal(record?.type, RecordType.Data);
+  assert.equal(read.reads, 1, "a read was started before the line was handed over");
+  await writer.sendLeave();
+  await pair.client.closeWrite();
+  assert.equal((await reader.next())?.type, RecordType.Leave);
+  assert.equal(await reader.next(), null);
+});
+
 Deno.test("record: after a failed write every later send fails", async () => {
   using pair = await connectedPair("127.0.0.1");
   const writer = new RecordWriter(pair.client, await newKeys());
