@@ -353,6 +353,52 @@ function plainLine(bytes: Uint8Array): { text: string; whole: boolean } | undefi
   };
 }
 
+/**
+ * A cipher (or decipher) made ahead for one record number, so that making
+ * it is not on a line's way; used for that record only, and finished unused
+ * when let go (the runtime holds a resource for each until it is finished).
+ */
+class MadeAhead<T extends { final(): unknown }> {
+  #make: (seq: number) => T;
+  #ready: { seq: number; made: T } | undefined;
+
+  constructor(make: (seq: number) => T) {
+    this.#make = make;
+  }
+
+  /** Makes the one for record `seq`, unless it is made already. */
+  prepare(seq: number): void {
+    if (this.#ready?.seq === seq) return;
+    this.release();
+    this.#ready = { seq, made: this.#make(seq) };
+  }
+
+  /** A fresh one for record `seq`: the one made ahead for it, else a new one. */
+  take(seq: number): T {
+    const ready = this.#ready;
+    this.#ready = undefined;
+    if (ready?.seq === seq) return ready.made;
+    if (ready !== undefined) finishUnused(ready.made);
+    return this.#make(seq);
+  }
+
+  /** Finishes the one made ahead, if any, unused. */
+  release(): void {
+    const ready = this.#ready;
+    this.#ready = undefined;
+    if (ready !== undefined) finishUnused(ready.made);
+  }
+}
+
+/** Finishes a cipher or decipher that was never used, so that the runtime lets go of it. */
+function finishUnused(made: { final(): unknown }): void {
+  try {
+    made.final();
+  } catch {
+    // A decipher without a tag fails to finish, and lets go all the same.
+  }
+}
+
 /** Makes nonces: iv XOR (4 zero bytes || u64 BE seq), in one reused buffer. */
 class Nonces {
   #iv: DataView;
@@ -405,7 +451,7 @@ export class RecordWriter {
   #failure: { error: unknown } | undefined;
   #buffers = new BufferPool();
   /** The cipher made ahead for record `seq` ({@linkcode RecordWriter.prepare}). */
-  #ready: { seq: number; cipher: CipherChaCha20Poly1305 } | undefined;
+  #ciphers: MadeAhead<CipherChaCha20Poly1305>;
 
   /**
    * Creates a writer for one direction; `keys` are copied.
@@ -416,6 +462,7 @@ export class RecordWriter {
     this.#sink = sink;
     this.#key = new Uint8Array(keys.key);
     this.#nonces = new Nonces(checkKeys(keys));
+    this.#ciphers = new MadeAhead((seq) => newCipher(this.#key, this.#nonces.of(seq)));
   }
 
   /**
@@ -425,19 +472,7 @@ export class RecordWriter {
    * Made once per number, and used for that record only.
    */
   prepare(): void {
-    if (this.#stage === "left" || this.#next >= MAX_RECORDS || this.#ready?.seq === this.#next) return;
-    this.#ready = { seq: this.#next, cipher: newCipher(this.#key, this.#nonces.of(this.#next)) };
-  }
-
-  /** A fresh cipher for record `seq`: the one made ahead for it, else a new one. */
-  #cipherFor(seq: number): CipherChaCha20Poly1305 {
-    if (this.#ready?.seq === seq) {
-      const { cipher } = this.#ready;
-      this.#ready = undefined;
-      return cipher;
-    }
-    this.release();
-    return newCipher(this.#key, this.#nonces.of(seq));
+    if (this.#stage !== "left" && this.#next < MAX_RECORDS) this.#ciphers.prepare(this.#next);
   }
 
   /**
@@ -446,13 +481,7 @@ export class RecordWriter {
    * closes.
    */
   release(): void {
-    const ready = this.#ready;
-    this.#ready = undefined;
-    try {
-      ready?.cipher.final();
-    } catch {
-      // Finished unused: nothing was sealed with it.
-    }
+    this.#ciphers.release();
   }
 
   /** How many records were sent (or are being sent): the next sequence number. */
@@ -529,7 +558,7 @@ export class RecordWriter {
       this.#type[0] = type;
       this.#aadView.setUint32(0, length);
       view.setUint32(at, length);
-      seal(this.#cipherFor(seq), this.#aad, this.#type, body, out, at + RECORD_HEADER_BYTES);
+      seal(this.#ciphers.take(seq), this.#aad, this.#type, body, out, at + RECORD_HEADER_BYTES);
       at += RECORD_HEADER_BYTES + length;
     }
     const written = this.#tail.then(async () => {
@@ -704,7 +733,7 @@ export class RecordReader {
   #stage: Stage = "open";
   #failure: RecordError | undefined;
   /** The decipher made ahead for record `seq` ({@linkcode RecordReader.prepare}). */
-  #ready: { seq: number; decipher: DecipherChaCha20Poly1305 } | undefined;
+  #deciphers: MadeAhead<DecipherChaCha20Poly1305>;
 
   /**
    * Creates a reader for one direction; `keys` are copied. It reads nothing
@@ -716,6 +745,7 @@ export class RecordReader {
     this.#source = source;
     this.#key = new Uint8Array(keys.key);
     this.#nonces = new Nonces(checkKeys(keys));
+    this.#deciphers = new MadeAhead((seq) => newDecipher(this.#key, this.#nonces.of(seq)));
   }
 
   /**
@@ -724,19 +754,7 @@ export class RecordReader {
    * used for that record only.
    */
   prepare(): void {
-    if (this.#halted || this.#taken >= MAX_RECORDS || this.#ready?.seq === this.#taken) return;
-    this.#ready = { seq: this.#taken, decipher: newDecipher(this.#key, this.#nonces.of(this.#taken)) };
-  }
-
-  /** A fresh decipher for record `seq`: the one made ahead for it, else a new one. */
-  #decipherFor(seq: number): DecipherChaCha20Poly1305 {
-    if (this.#ready?.seq === seq) {
-      const { decipher } = this.#ready;
-      this.#ready = undefined;
-      return decipher;
-    }
-    this.release();
-    return newDecipher(this.#key, this.#nonces.of(seq));
+    if (!this.#halted && this.#taken < MAX_RECORDS) this.#deciphers.prepare(this.#taken);
   }
 
   /**
@@ -745,13 +763,7 @@ export class RecordReader {
    * by the secure channel as it closes.
    */
   release(): void {
-    const ready = this.#ready;
-    this.#ready = undefined;
-    try {
-      ready?.decipher.final();
-    } catch {
-      // Finished unused, without a tag: it fails, and lets go all the same.
-    }
+    this.#deciphers.release();
   }
 
   /** How many records were received, authenticated and delivered: the next one's sequence number. */
@@ -855,7 +867,7 @@ export class RecordReader {
       }
       const body = at + RECORD_HEADER_BYTES;
       const opened = open(
-        this.#decipherFor(seq),
+        this.#deciphers.take(seq),
         this.#buf.subarray(at, body),
         this.#buf.subarray(body, body + length),
       );
