@@ -12,17 +12,11 @@
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { codePassword } from "../../lib/security/code.ts";
-import { cpaceInitiatorStart } from "../../lib/security/cpace.ts";
 import { MAX_RECORD_BODY, MAX_RECORD_CIPHERTEXT, RECORD_HEADER_BYTES } from "../../lib/security/record.ts";
 import { pakeClientSide } from "../../lib/security/secure_handshake.ts";
-import {
-  CODE_MISMATCH_LINE,
-  PAKE_CHANNEL,
-  PAKE_CLIENT_AD,
-  PAKE_PREFIX,
-  PAKE_SID_BYTES,
-} from "../../lib/wire/protocol.ts";
+import { CODE_MISMATCH_LINE, PAKE_PREFIX } from "../../lib/wire/protocol.ts";
 import { concatBytes } from "../support/escaped.ts";
+import { pakeLine, startPake } from "../support/pake.ts";
 import { pause, within } from "../support/raw_peer.ts";
 import {
   assertExits,
@@ -601,13 +595,6 @@ async function endedByServer(conn: Deno.TcpConn, timeoutMs = WAIT_MS): Promise<b
   return false;
 }
 
-/** A `parley-pake 1` line with a made-up session id and `share`. */
-function pakeLine(share: Uint8Array): Uint8Array {
-  const base64 = (bytes: Uint8Array) => bytes.toBase64({ alphabet: "base64url", omitPadding: true });
-  const sid = crypto.getRandomValues(new Uint8Array(PAKE_SID_BYTES));
-  return encoder.encode(`${PAKE_PREFIX} duplex ${base64(sid)} ${base64(share)}\n`);
-}
-
 /** Checks that `server` still holds a real session: a client with the code connects and a line arrives. */
 async function assertStillServes(server: RunningProgram, port: number, line: string): Promise<void> {
   await using client = spawnProgram("client", clientArgs(port));
@@ -625,18 +612,13 @@ Deno.test("a pake line with a bad share, then megabytes: refused in one line eac
   let peak = baseline;
   const junk = new Uint8Array(64 * 1024).fill(0x41);
   // Not an encoding of a group element; the neutral element; and a real share made with another code.
-  const wrongCode = cpaceInitiatorStart(
-    encoder.encode("1-wrong-code-here"),
-    encoder.encode(PAKE_CHANNEL),
-    new Uint8Array(PAKE_SID_BYTES),
-    encoder.encode(PAKE_CLIENT_AD + "duplex"),
-  ).message.share;
+  const wrongCode = startPake("1-wrong-code-here", "duplex").run.message.share;
   const shares = [new Uint8Array(32).fill(0xff), new Uint8Array(32), wrongCode];
   for (const [i, share] of shares.entries()) {
     const before = server.stderr.lines.length;
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
-      await writeAll(conn, pakeLine(share));
+      await writeAll(conn, encoder.encode(pakeLine(share, "duplex")));
       const sent = await flood(conn, junk, 64 * MB);
       assert.ok(sent < 64 * MB, `share ${i}: the server took all 64 MiB of the flood`);
       assert.ok(await endedByServer(conn), `share ${i}: the server did not close the flooding connection`);
@@ -661,7 +643,7 @@ Deno.test("the server's line about an invalid share names the client's address, 
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const clientPort = (conn.localAddr as Deno.NetAddr).port;
   try {
-    await writeAll(conn, pakeLine(new Uint8Array(32).fill(0xff)));
+    await writeAll(conn, encoder.encode(pakeLine(new Uint8Array(32).fill(0xff), "duplex")));
     assert.ok(await endedByServer(conn), "the server did not close the connection");
   } finally {
     closeQuietly(conn);

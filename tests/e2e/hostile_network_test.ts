@@ -9,14 +9,8 @@
  * that still gets a whole exchange through.
  */
 
-import {
-  OVERLOADED_PREFIX,
-  PAKE_CHANNEL,
-  PAKE_CLIENT_AD,
-  PAKE_PREFIX,
-  PAKE_SID_BYTES,
-} from "../../lib/wire/protocol.ts";
-import { cpaceInitiatorStart } from "../../lib/security/cpace.ts";
+import { OVERLOADED_PREFIX, PAKE_PREFIX } from "../../lib/wire/protocol.ts";
+import { startPake } from "../support/pake.ts";
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
 import { WIND_DOWN_MS } from "../../lib/cli/program.ts";
@@ -56,15 +50,7 @@ const SECRET = secretFile("hostile network secret");
  * server answers it, and the connection then stalls or goes.
  */
 function pakeLine(): string {
-  const sid = crypto.getRandomValues(new Uint8Array(PAKE_SID_BYTES));
-  const run = cpaceInitiatorStart(
-    encoder.encode("a guess"),
-    encoder.encode(PAKE_CHANNEL),
-    sid,
-    encoder.encode(PAKE_CLIENT_AD + "alternating"),
-  );
-  const b64 = (bytes: Uint8Array) => bytes.toBase64({ alphabet: "base64url", omitPadding: true });
-  return `${PAKE_PREFIX} alternating ${b64(sid)} ${b64(run.message.share)}\n`;
+  return startPake("a guess").line;
 }
 
 /** How the server's answer to {@linkcode pakeLine} starts. */

@@ -9,29 +9,20 @@ import {
   CODE_SILENCE_MS,
   MAX_PAKE_LINE_BYTES,
   NEEDS_CODE_LINE,
-  PAKE_CHANNEL,
-  PAKE_CLIENT_AD,
-  PAKE_PREFIX,
   PAKE_SERVER_AD,
-  PAKE_SID_BYTES,
 } from "../../lib/wire/protocol.ts";
 import assert from "node:assert/strict";
 import { writeAll } from "../../lib/io/buffered_writer.ts";
-import { cpaceInitiatorStart } from "../../lib/security/cpace.ts";
 import { deriveSessionKeys, verifyConfirmation } from "../../lib/security/session_keys.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
 import { secretFile } from "../support/certs.ts";
+import { startPake } from "../support/pake.ts";
 import { assertExits, ROOT, spawnCommand, spawnProgram, startServer } from "../support/process.ts";
 
 const encoder = new TextEncoder();
 
 const RIGHT = secretFile("correct horse battery staple");
 const WRONG = secretFile("incorrect horse");
-
-/** Base64url without padding, as the handshake writes its values. */
-function base64url(bytes: Uint8Array): string {
-  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
-}
 
 Deno.test("with the same secret on both sides they verify each other, agree on the check words, and chat", async () => {
   const { server, port } = await startServer(["127.0.0.1", "0", "--secret-file", RIGHT]);
@@ -177,18 +168,9 @@ Deno.test("repeated failures from one address are slowed down, before the answer
   const attempt = async () => {
     using conn = await Deno.connect({ hostname: "127.0.0.1", port });
     const reader = new LineReader(conn, { maxLineBytes: MAX_PAKE_LINE_BYTES });
-    const sid = crypto.getRandomValues(new Uint8Array(PAKE_SID_BYTES));
-    const run = cpaceInitiatorStart(
-      encoder.encode("a wrong guess"),
-      encoder.encode(PAKE_CHANNEL),
-      sid,
-      encoder.encode(PAKE_CLIENT_AD + "alternating"),
-    );
+    const { sid, run, line } = startPake("a wrong guess");
     const started = performance.now();
-    await writeAll(
-      conn,
-      encoder.encode(`${PAKE_PREFIX} alternating ${base64url(sid)} ${base64url(run.message.share)}\n`),
-    );
+    await writeAll(conn, encoder.encode(line));
     const answer = await reader.readLine();
     const answerMs = performance.now() - started;
     const fields = /^parley-pake 1 alternating ([A-Za-z0-9_-]{43}) ([A-Za-z0-9_-]{86})$/.exec(answer ?? "");

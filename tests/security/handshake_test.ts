@@ -32,6 +32,7 @@ import { SecureChannel } from "../../lib/security/secure_channel.ts";
 import { PlainLineError } from "../../lib/security/record.ts";
 import { confirmationTag, deriveSessionKeys } from "../../lib/security/session_keys.ts";
 import { LineReader } from "../../lib/wire/line_reader.ts";
+import { base64url } from "../support/pake.ts";
 import {
   BUSY_PREFIX,
   busyLine,
@@ -387,8 +388,8 @@ async function serverUpToVerdict(conn: Deno.TcpConn, verdict: string): Promise<v
     encoder.encode(PAKE_SERVER_AD + "alternating"),
   );
   const keys = await deriveSessionKeys(response.isk, sid);
-  const tag = (await confirmationTag(keys, response.responder)).toBase64({ alphabet: "base64url", omitPadding: true });
-  const share = response.message.share.toBase64({ alphabet: "base64url", omitPadding: true });
+  const tag = base64url(await confirmationTag(keys, response.responder));
+  const share = base64url(response.message.share);
   await writeAll(conn, encoder.encode(`${PAKE_PREFIX} alternating ${share} ${tag}\n`));
   const confirm = await reader.readLine();
   assert.ok(confirm?.startsWith(CONFIRM_PREFIX + " "), `the client's confirmation: ${confirm}`);
